@@ -1,0 +1,26 @@
+# The showcase app on the committed models: docker build -t tf-showcase . && docker run -p 8501:8501 tf-showcase
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PORT=8501
+
+RUN useradd --create-home --uid 1000 showcase
+WORKDIR /home/showcase/app
+
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY --chown=showcase:showcase showcase/ showcase/
+COPY --chown=showcase:showcase app/ app/
+COPY --chown=showcase:showcase models/ models/
+COPY --chown=showcase:showcase samples/ samples/
+COPY --chown=showcase:showcase .streamlit/ .streamlit/
+
+USER showcase
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/_stcore/health', timeout=4)"
+CMD ["sh", "-c", "exec streamlit run app/streamlit_app.py --server.port \"$PORT\" --server.address 0.0.0.0"]

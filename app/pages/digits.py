@@ -1,0 +1,98 @@
+"""Digits: draw a digit (or upload a photo of one) and watch a small CNN read it."""
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import ui
+from PIL import Image
+
+from showcase import paths
+from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError, read_image
+from showcase.preprocessing.digits import EmptyImageError, prepare_digit, to_model_input
+
+INPUTS = ("Draw", "Upload a photo", "MNIST test samples")
+SAMPLE_DIR = paths.SAMPLES_DIR / "digits"
+
+st.title("Handwritten digits")
+st.write(
+    "Draw a digit from 0 to 9, or upload a photo of one. The image is cropped to the ink, scaled to 20 pixels "
+    "and centred on its centre of mass in a 28×28 field — the recipe MNIST was made with — then read by a "
+    "small convolutional network."
+)
+entry = ui.model_entry_or_stop("digits")
+
+
+def canvas_image():
+    """The drawing as an RGBA array, or None before anything is drawn."""
+    from streamlit_drawable_canvas import st_canvas  # Needs a running Streamlit app to register its frontend.
+
+    stroke_width = st.slider("Stroke width", 8, 40, 22, help="Thicker strokes are fine: the model was trained "
+                             "on digits with randomly thickened and thinned strokes.")
+    st.session_state.setdefault("digits_canvas_version", 0)
+    result = st_canvas(
+        stroke_width=stroke_width,
+        stroke_color="#000000",
+        background_color="#FFFFFF",
+        width=280,
+        height=280,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"digits_canvas_{st.session_state.digits_canvas_version}",
+    )
+    if st.button("Clear the canvas", icon=":material/delete:"):
+        st.session_state.digits_canvas_version += 1
+        st.rerun()
+    return result.image_data if result is not None else None
+
+
+def uploaded_image():
+    upload = st.file_uploader("A photo or scan of one digit", type=list(ACCEPTED_EXTENSIONS), key="digits_upload")
+    if upload is None:
+        return None
+    image = read_image(upload.getvalue())
+    st.image(image, caption="Your upload", width=200)
+    return image
+
+
+def sample_image():
+    samples = sorted(SAMPLE_DIR.glob("*.png"))
+    choice = st.selectbox("Sample", samples, format_func=lambda path: f"digit {path.name.split('_')[0]} "
+                          f"(MNIST test #{path.stem.split('_')[-1]})", key="digits_sample")
+    return None if choice is None else Image.open(choice)
+
+
+left, right = st.columns(2, gap="large")
+with left:
+    source = st.radio("Input", INPUTS, horizontal=True, key="digits_input", label_visibility="collapsed")
+    prepared, problem = None, None
+    try:
+        image = {"Draw": canvas_image, "Upload a photo": uploaded_image, "MNIST test samples": sample_image}[source]()
+        prepared = None if image is None else prepare_digit(image)
+    except EmptyImageError as error:
+        # A blank canvas is the normal starting point, not a mistake: it gets the prompt below.
+        problem = None if source == "Draw" else str(error)
+    except ImageInputError as error:
+        problem = str(error)
+
+with right:
+    format_name = ui.format_selector(entry, key="digits_format")
+    if problem:
+        st.warning(problem, icon=":material/error:")
+    elif prepared is None:
+        st.info("Draw a digit on the canvas, upload a photo, or pick a sample to see the prediction.",
+                icon=":material/draw:")
+    else:
+        predictor = ui.predictor_or_stop("digits", format_name)
+        probabilities, milliseconds = ui.timed_predict(predictor, to_model_input(prepared))
+        probabilities = probabilities[0]
+        digit = int(np.argmax(probabilities))
+        st.metric("Prediction", f"{digit}", f"{probabilities[digit]:.1%} confident", delta_color="off")
+        ui.probability_chart(entry["labels"], probabilities)
+        picture, text = st.columns([1, 2])
+        picture.image(Image.fromarray((prepared * 255).astype(np.uint8)).resize((112, 112), Image.Resampling.NEAREST),
+                      caption="What the model saw (28×28)")
+        with text:
+            ui.latency_caption(milliseconds, format_name)
+
+ui.how_this_model_works(entry)

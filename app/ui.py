@@ -1,0 +1,158 @@
+"""Widgets and layout every page shares: model loading, the format picker, charts, "How this model works".
+
+Pages stay thin: they read inputs, call the ``showcase`` package and hand the results to these helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from showcase import manifest as manifest_lib
+from showcase import paths, runtime
+
+DEFAULT_FORMAT = "tflite"
+
+
+@st.cache_data(show_spinner=False)
+def _read_manifest(modified: float) -> dict[str, Any]:
+    return manifest_lib.load_manifest()
+
+
+def manifest() -> dict[str, Any]:
+    """The model manifest, re-read only when the file changes."""
+    modified = paths.MANIFEST_PATH.stat().st_mtime if paths.MANIFEST_PATH.exists() else 0.0
+    return _read_manifest(modified)
+
+
+@st.cache_data(show_spinner=False)
+def _read_benchmarks(modified: float) -> dict[str, Any]:
+    return json.loads(paths.BENCHMARKS_PATH.read_text()) if modified else {}
+
+
+def benchmarks() -> dict[str, Any]:
+    """The committed benchmark results (``models/benchmarks.json``), or {} before the first run."""
+    modified = paths.BENCHMARKS_PATH.stat().st_mtime if paths.BENCHMARKS_PATH.exists() else 0.0
+    return _read_benchmarks(modified)
+
+
+def model_entry_or_stop(name: str) -> dict[str, Any]:
+    """The manifest entry of a model, or an explanation on the page (and the page stops) when it is absent."""
+    try:
+        return manifest_lib.model_entry(name, manifest())
+    except (KeyError, ValueError) as error:
+        st.error(str(error).strip('"'))
+        st.stop()
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def load_predictor(model_name: str, format_name: str) -> runtime.Predictor:
+    """Load a model once per server process and format; every session shares it."""
+    return runtime.load(model_name, format_name)
+
+
+def predictor_or_stop(model_name: str, format_name: str) -> runtime.Predictor:
+    try:
+        return load_predictor(model_name, format_name)
+    except runtime.ArtifactError as error:
+        st.error(str(error))
+        st.stop()
+
+
+def fastest_format(entry: dict[str, Any]) -> str:
+    """The format with the lowest measured batch-1 p50 latency in the committed benchmark, else TFLite."""
+    measured = benchmarks().get("models", {}).get(entry["name"], {}).get("formats", {})
+    candidates = {name: figures["p50_ms"] for name, figures in measured.items() if name in entry["artifacts"]}
+    if candidates:
+        return min(candidates, key=candidates.get)
+    return DEFAULT_FORMAT if DEFAULT_FORMAT in entry["artifacts"] else next(iter(entry["artifacts"]))
+
+
+def format_selector(entry: dict[str, Any], key: str) -> str:
+    """A select box over the model's serving formats, defaulting to the fastest one."""
+    options = [name for name in manifest_lib.FORMAT_LABELS if name in entry["artifacts"]]
+    fastest = fastest_format(entry)
+
+    def label(name: str) -> str:
+        size = entry["artifacts"][name]["bytes"] / 1e6
+        return f"{manifest_lib.FORMAT_LABELS[name]} · {size:.2f} MB" + (" · fastest" if name == fastest else "")
+
+    return st.selectbox(
+        "Serving format",
+        options,
+        index=options.index(fastest),
+        format_func=label,
+        key=key,
+        help="The same trained model, exported three ways. SavedModel needs TensorFlow, which the app "
+        "only imports when you pick it (the first load takes a few seconds).",
+    )
+
+
+def timed_predict(predictor: runtime.Predictor, batch: np.ndarray) -> tuple[np.ndarray, float]:
+    """Run one prediction; return the output and its wall-clock latency in milliseconds."""
+    start = time.perf_counter()
+    output = predictor.predict(batch)
+    return output, (time.perf_counter() - start) * 1000
+
+
+def latency_caption(milliseconds: float, format_name: str) -> None:
+    st.caption(f"This prediction took **{milliseconds:.2f} ms** with {manifest_lib.FORMAT_LABELS[format_name]}.")
+
+
+def probability_chart(labels: Sequence[str], probabilities: np.ndarray, highlight: str | None = None) -> None:
+    """A horizontal Altair bar chart of class probabilities, the predicted class highlighted."""
+    data = pd.DataFrame({"class": list(labels), "probability": np.asarray(probabilities, dtype=float)})
+    data["predicted"] = data["class"] == (highlight or data.loc[data["probability"].idxmax(), "class"])
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            y=alt.Y("class:N", sort=list(labels), title=None),
+            color=alt.condition("datum.predicted", alt.value("#ff4b4b"), alt.value("#9aa5b1")),
+            tooltip=["class", alt.Tooltip("probability:Q", format=".2%")],
+        )
+        .properties(height=max(120, 24 * len(labels)))
+    )
+    st.altair_chart(chart, use_container_width=True)
+
+
+def how_this_model_works(entry: dict[str, Any]) -> None:
+    """The shared section at the bottom of every model page, drawn from the manifest alone."""
+    with st.expander("How this model works", expanded=False):
+        metrics = entry["metrics"]
+        st.markdown(f"**Data.** {entry['data']['description']} Source: {entry['data']['source']} "
+                    f"({entry['data']['license']}).")
+        st.markdown(f"**Architecture.** {entry['architecture']} {entry['parameters']:,} parameters.")
+        training = entry["training"]
+        st.markdown(
+            f"**Training.** {training['seconds'] / 60:.1f} minutes"
+            + (f", {training['epochs']} epochs" if "epochs" in training else "")
+            + f", seed {training['seed']}, on {training.get('machine', 'an unrecorded machine')}. "
+            f"Reproduce with `{training['command']}`."
+        )
+        st.markdown(f"**Held-out evaluation** on {metrics['dataset']} ({metrics['split']} split, "
+                    f"n = {metrics['n']:,}):")
+        st.dataframe(
+            pd.DataFrame({"metric": list(metrics["values"]), "value": list(metrics["values"].values())}),
+            hide_index=True,
+        )
+        per_format = metrics.get("per_format")
+        rows = []
+        for name, record in entry["artifacts"].items():
+            row = {"format": manifest_lib.FORMAT_LABELS.get(name, name), "size (MB)": round(record["bytes"] / 1e6, 3)}
+            row.update((per_format or {}).get(name, {}))
+            rows.append(row)
+        st.markdown("**Artifacts** (metrics measured on the same held-out split with each format):")
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.caption(
+            f"Trained {entry['created']} with "
+            + ", ".join(f"{package} {version}" for package, version in entry["versions"].items())
+            + "."
+        )

@@ -1,0 +1,22 @@
+"""Where things live: the repository, the committed models, caches and the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = REPO_ROOT / "models"
+MANIFEST_PATH = MODELS_DIR / "manifest.json"
+BENCHMARKS_PATH = MODELS_DIR / "benchmarks.json"
+SAMPLES_DIR = REPO_ROOT / "samples"
+# Ignored by git: rebuilt backbones, extra export variants, downloaded data.
+CACHE_DIR = Path(os.environ.get("SHOWCASE_CACHE_DIR", REPO_ROOT / ".cache"))
+# The read-only data folder that sits beside a checkout on the team's machines and in CI.
+SHARED_DIR = Path(os.environ.get("SHOWCASE_SHARED_DIR", REPO_ROOT.parent / "shared"))
+
+
+def shared_file(relative_path: str) -> Path | None:
+    """Return a file under the shared data folder, or None when this machine does not have it."""
+    path = SHARED_DIR / relative_path
+    return path if path.exists() else None

@@ -1,0 +1,1 @@
+"""Per-task preprocessing, used identically by training, evaluation and the app."""

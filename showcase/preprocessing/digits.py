@@ -1,0 +1,103 @@
+"""Digit preprocessing: any drawing or photo of one digit -> the 28×28 image an MNIST model expects.
+
+MNIST's own recipe (LeCun et al.): the digit is cropped to its ink, scaled so that its longer side is
+20 pixels (keeping the aspect ratio, with anti-aliasing), and placed in a 28×28 field so that its centre of
+mass sits at the centre. Ink is white (1.0) on black (0.0). ``prepare_digit`` applies that recipe to a
+canvas drawing or an uploaded photo, whichever way round its ink and background are;
+``to_model_input`` is the last step shared by training, evaluation and serving.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+PREPROCESSING_ID = "digits/mnist-recipe-v1"
+IMAGE_SIZE = 28
+DIGIT_BOX = 20
+# Below this contrast between ink and background, the image holds no digit.
+MIN_CONTRAST = 0.15
+# Ink fainter than this fraction of the strongest ink is treated as background (paper texture, noise).
+INK_FLOOR = 0.25
+
+
+class EmptyImageError(ValueError):
+    """The image has no visible ink: a blank canvas, or a uniformly white or black picture."""
+
+
+def ink_intensity(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Map an image to ink intensity in [0, 1], 1 being the strongest ink, whatever its polarity.
+
+    An image with a transparent background (the drawing canvas, some PNGs) has its ink in the alpha
+    channel. Otherwise the background is the median of the border pixels: on a light background the ink
+    is what is darker than it, on a dark background what is lighter.
+    """
+    pixels = np.asarray(image)
+    if pixels.ndim == 3 and pixels.shape[2] == 4 and pixels[..., 3].min() < 250:
+        return pixels[..., 3].astype(np.float32) / 255.0
+    gray = _grayscale(pixels)
+    border = np.concatenate([gray[:2].ravel(), gray[-2:].ravel(), gray[:, :2].ravel(), gray[:, -2:].ravel()])
+    background = float(np.median(border))
+    ink = background - gray if background > 0.5 else gray - background
+    return np.clip(ink, 0.0, 1.0)
+
+
+def _grayscale(pixels: np.ndarray) -> np.ndarray:
+    pixels = pixels.astype(np.float32) / (255.0 if pixels.dtype == np.uint8 else 1.0)
+    if pixels.ndim == 2:
+        return pixels
+    if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
+        return pixels[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    raise ValueError(f"Expected a grayscale, RGB or RGBA image, got an array of shape {pixels.shape}.")
+
+
+def prepare_digit(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Apply the MNIST recipe; return a (28, 28) float32 array in [0, 1], white ink on black.
+
+    Raises ``EmptyImageError`` when there is no ink to find.
+    """
+    ink = ink_intensity(image)
+    if ink.size == 0:
+        raise EmptyImageError("The image is empty.")
+    peak = float(np.percentile(ink, 99.9))
+    if peak < MIN_CONTRAST:
+        raise EmptyImageError("No digit found: the image looks blank (no ink that stands out from the background).")
+    ink = np.clip(ink / peak, 0.0, 1.0)
+    ink[ink < INK_FLOOR] = 0.0
+    rows, cols = np.nonzero(ink)
+    cropped = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    return centre_by_mass(scale_to_box(cropped))
+
+
+def scale_to_box(cropped: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
+    """Resize so that the longer side is ``box`` pixels, keeping the aspect ratio (anti-aliased)."""
+    height, width = cropped.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(cropped.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def centre_by_mass(digit: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Paste ``digit`` into a ``size``×``size`` field with its centre of mass at the field's centre."""
+    height, width = digit.shape
+    total = float(digit.sum())
+    rows, cols = np.indices(digit.shape)
+    centre_row = float((rows * digit).sum() / total) if total else (height - 1) / 2
+    centre_col = float((cols * digit).sum() / total) if total else (width - 1) / 2
+    # Shift so the centre of mass lands where it sits on average in MNIST (row 14, column 14), but never
+    # push ink out of the field.
+    top = int(np.clip(round(size / 2 - centre_row), 0, size - height))
+    left = int(np.clip(round(size / 2 - centre_col), 0, size - width))
+    field = np.zeros((size, size), dtype=np.float32)
+    field[top : top + height, left : left + width] = digit
+    return field
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """Stack 28×28 images (uint8 0-255 as in MNIST, or float in [0, 1]) into a (n, 28, 28, 1) float32 batch."""
+    images = np.asarray(images)
+    if images.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"Expected 28×28 images, got an array of shape {images.shape}.")
+    batch = images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1).astype(np.float32)
+    return batch / 255.0 if images.dtype == np.uint8 else batch

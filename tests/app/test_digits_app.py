@@ -1,0 +1,121 @@
+"""AppTest: the Home and Digits pages render, predict through real widgets, and handle bad uploads.
+
+Seams used: the Digits page's input radio (key ``digits_input``), its sample picker (``digits_sample``),
+its file uploader (``digits_upload``) and its format picker (``digits_format``); the drawing canvas is a
+custom component that AppTest cannot drive, so tests/e2e draws on it in a real browser.
+"""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from showcase import paths
+
+ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
+
+
+def open_digits_page() -> AppTest:
+    app = AppTest.from_file(ENTRY, default_timeout=60)
+    app.run()
+    app.switch_page("pages/digits.py")
+    app.run()
+    return app
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_home_renders_a_card_per_model():
+    app = AppTest.from_file(ENTRY, default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "TensorFlow model showcase"
+    assert any(subheader.value == "Handwritten digits" for subheader in app.subheader)
+    assert any("MNIST test" in metric.label for metric in app.metric)
+
+
+def test_digits_page_starts_with_a_prompt_not_a_prediction():
+    app = open_digits_page()
+    assert not app.exception
+    assert any("Draw a digit" in info.value for info in app.info)
+    assert not app.metric
+
+
+@pytest.mark.parametrize("format_name", ["tflite", "tflite_int8", "onnx", "savedmodel"])
+def test_a_sample_digit_is_predicted_in_every_format(format_name):
+    app = open_digits_page()
+    app.radio(key="digits_input").set_value("MNIST test samples").run()
+    sample = next(option for option in app.selectbox(key="digits_sample").options if option.startswith("digit 7"))
+    app.selectbox(key="digits_sample").set_value(
+        next(path for path in sorted((paths.SAMPLES_DIR / "digits").glob("7_*.png")))
+    ).run()
+    app.selectbox(key="digits_format").set_value(format_name).run()
+    assert not app.exception, sample
+    assert app.metric[0].label == "Prediction" and app.metric[0].value == "7"
+    assert any("This prediction took" in caption.value for caption in app.caption)
+
+
+def test_an_uploaded_photo_is_predicted():
+    three = np.asarray(Image.open(next((paths.SAMPLES_DIR / "digits").glob("3_*.png"))))
+    photo = np.full((300, 260), 230, dtype=np.uint8)
+    photo[40:264, 20:244] = 255 - np.asarray(Image.fromarray(three).resize((224, 224)))
+    app = open_digits_page()
+    app.radio(key="digits_input").set_value("Upload a photo").run()
+    app.file_uploader(key="digits_upload").set_value(("three.png", png_bytes(photo), "image/png")).run()
+    assert not app.exception
+    assert app.metric[0].value == "3"
+
+
+BAD_UPLOADS = {
+    "not an image": (b"just some text, not pixels" * 20, "not an image"),
+    "truncated png": (png_bytes(np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8))[:3000],
+                      "damaged or truncated"),
+    "all white": (png_bytes(np.full((100, 100), 255, dtype=np.uint8)), "No digit found"),
+    "all black": (png_bytes(np.zeros((100, 100), dtype=np.uint8)), "No digit found"),
+    "10000 x 10000": (png_bytes(np.zeros((10000, 10000), dtype=np.uint8)), "10000×10000"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_UPLOADS))
+def test_bad_uploads_get_a_clear_message(name):
+    data, message = BAD_UPLOADS[name]
+    app = open_digits_page()
+    app.radio(key="digits_input").set_value("Upload a photo").run()
+    app.file_uploader(key="digits_upload").set_value(("upload.png", data, "image/png")).run()
+    assert not app.exception
+    assert any(message in warning.value for warning in app.warning), [w.value for w in app.warning]
+    assert not app.metric
+
+
+LIGHT_SERVING_SCRIPT = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file({entry!r}, default_timeout=60)
+app.run()
+app.switch_page("pages/digits.py")
+app.run()
+app.radio(key="digits_input").set_value("MNIST test samples").run()
+for format_name in ("tflite", "tflite_int8", "onnx"):
+    app.selectbox(key="digits_format").set_value(format_name).run()
+print(json.dumps({{"tensorflow_imported": "tensorflow" in sys.modules, "prediction": app.metric[0].value,
+                  "exceptions": len(app.exception)}}))
+"""
+
+
+def test_serving_with_tflite_or_onnx_never_imports_tensorflow():
+    completed = subprocess.run(
+        [sys.executable, "-c", LIGHT_SERVING_SCRIPT.format(entry=ENTRY)],
+        capture_output=True, text=True, timeout=300, cwd=paths.REPO_ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result == {"tensorflow_imported": False, "prediction": "0", "exceptions": 0}

@@ -1,0 +1,64 @@
+"""A real browser draws digits on the canvas and uploads a photo on the Digits page."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from showcase import paths
+
+# Mouse strokes in canvas pixels (the canvas is 280×280): each stroke is a list of points.
+STROKES = {
+    "1": [[(140, 45), (140, 235)]],
+    "7": [[(75, 55), (205, 55), (125, 240)]],
+}
+
+
+def open_digits(page, app_url):
+    page.goto(f"{app_url}/digits")
+    page.get_by_role("heading", name="Handwritten digits").wait_for()
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for()
+    # Wait for the first full render (the prompt in the result column) before drawing.
+    page.get_by_text("Draw a digit on the canvas").wait_for()
+    return canvas
+
+
+def draw(page, canvas, strokes):
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=25)
+        page.mouse.up()
+
+
+def predicted_digit(page):
+    value = page.locator('[data-testid="stMetricValue"]').first
+    value.wait_for()
+    return value.inner_text().strip()
+
+
+@pytest.mark.parametrize("digit", list(STROKES))
+def test_drawing_a_digit_predicts_it(page, app_url, save_screenshot, digit):
+    canvas = open_digits(page, app_url)
+    draw(page, canvas, STROKES[digit])
+    assert predicted_digit(page) == digit
+    page.get_by_text("This prediction took").wait_for()
+    if digit == "7":
+        save_screenshot(page, "digits.png")
+
+
+def test_uploading_a_photo_predicts_it(page, app_url, tmp_path):
+    five = np.asarray(Image.open(next((paths.SAMPLES_DIR / "digits").glob("5_*.png"))))
+    photo = np.full((400, 300, 3), 225, dtype=np.uint8)
+    photo[60:340, 10:290] = 255 - np.asarray(Image.fromarray(five).resize((280, 280)))[..., None]
+    path = tmp_path / "five.jpg"
+    Image.fromarray(photo).save(path, quality=90)
+
+    open_digits(page, app_url)
+    page.get_by_text("Upload a photo").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    assert predicted_digit(page) == "5"

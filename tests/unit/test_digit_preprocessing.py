@@ -1,0 +1,92 @@
+"""The MNIST recipe that turns drawings and photos into model input."""
+
+import numpy as np
+import pytest
+
+from showcase.preprocessing.digits import EmptyImageError, prepare_digit, to_model_input
+
+
+def stroke_image(height=200, width=160, ink=255, background=0):
+    """A synthetic '1': a thick vertical bar, off-centre, on a uniform background."""
+    image = np.full((height, width), background, dtype=np.uint8)
+    image[30:170, 20:45] = ink
+    return image
+
+
+def centre_of_mass(image):
+    rows, cols = np.indices(image.shape)
+    total = image.sum()
+    return (rows * image).sum() / total, (cols * image).sum() / total
+
+
+def test_output_is_28_by_28_white_ink_on_black_in_unit_range():
+    prepared = prepare_digit(stroke_image())
+    assert prepared.shape == (28, 28) and prepared.dtype == np.float32
+    assert prepared.min() == 0.0 and prepared.max() == pytest.approx(1.0, abs=0.02)
+    assert prepared[0, 0] == 0.0
+
+
+def test_longer_side_is_scaled_to_20_pixels_keeping_aspect():
+    prepared = prepare_digit(stroke_image())
+    rows, cols = np.nonzero(prepared > 0.05)
+    assert rows.max() - rows.min() + 1 in (20, 21)
+    # The bar is 140×25: scaled to 20 px high it is about 3.6 px wide, not stretched to a square.
+    assert 3 <= cols.max() - cols.min() + 1 <= 6
+
+
+def test_centre_of_mass_lands_in_the_middle_of_the_field():
+    row, col = centre_of_mass(prepare_digit(stroke_image()))
+    assert abs(row - 14) <= 0.6 and abs(col - 14) <= 0.6
+
+
+def test_dark_ink_on_light_paper_gives_the_same_result_as_light_on_dark():
+    light_on_dark = prepare_digit(stroke_image(ink=250, background=5))
+    dark_on_light = prepare_digit(stroke_image(ink=5, background=250))
+    np.testing.assert_allclose(light_on_dark, dark_on_light, atol=1e-5)
+
+
+def test_transparent_canvas_reads_ink_from_the_alpha_channel():
+    canvas = np.zeros((280, 280, 4), dtype=np.uint8)
+    canvas[40:240, 120:150] = (0, 0, 0, 255)  # black strokes on a fully transparent background
+    same_bar_white_on_black = np.zeros((280, 280, 3), dtype=np.uint8)
+    same_bar_white_on_black[40:240, 120:150] = 255
+    np.testing.assert_allclose(prepare_digit(canvas), prepare_digit(same_bar_white_on_black), atol=1e-5)
+
+
+def test_rgb_photo_with_grey_paper_and_noise_finds_the_digit():
+    generator = np.random.default_rng(0)
+    photo = np.full((300, 300, 3), 200, dtype=np.float32) + generator.normal(0, 6, (300, 300, 3))
+    photo[60:240, 140:175] = 40
+    prepared = prepare_digit(np.clip(photo, 0, 255).astype(np.uint8))
+    row, col = centre_of_mass(prepared)
+    assert abs(row - 14) <= 1 and abs(col - 14) <= 1
+    assert (prepared > 0.5).sum() > 20
+
+
+@pytest.mark.parametrize("value", [0, 255, 128])
+def test_uniform_images_have_no_digit(value):
+    with pytest.raises(EmptyImageError):
+        prepare_digit(np.full((64, 64), value, dtype=np.uint8))
+
+
+def test_empty_transparent_canvas_has_no_digit():
+    with pytest.raises(EmptyImageError):
+        prepare_digit(np.zeros((280, 280, 4), dtype=np.uint8))
+
+
+def test_to_model_input_scales_uint8_and_keeps_floats():
+    images = np.full((3, 28, 28), 255, dtype=np.uint8)
+    batch = to_model_input(images)
+    assert batch.shape == (3, 28, 28, 1) and batch.dtype == np.float32 and batch.max() == 1.0
+    single = to_model_input(np.full((28, 28), 0.5, dtype=np.float32))
+    assert single.shape == (1, 28, 28, 1) and single.max() == 0.5
+
+
+def test_to_model_input_rejects_other_sizes():
+    with pytest.raises(ValueError, match="28×28"):
+        to_model_input(np.zeros((32, 32)))
+
+
+def test_unsupported_array_layout_is_a_clear_value_error():
+    with pytest.raises(ValueError, match="grayscale, RGB or RGBA"):
+        prepare_digit(np.zeros((10, 10, 2), dtype=np.uint8))
