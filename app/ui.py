@@ -20,6 +20,23 @@ from showcase import paths, runtime
 DEFAULT_FORMAT = "tflite"
 
 
+def _use_the_entry_scripts_navigation() -> None:
+    """Make a deep link (say /digits) on a freshly started server use ``st.navigation`` too.
+
+    Streamlit treats a ``pages/`` folder beside the entry script as a legacy multipage app until the entry
+    script has called ``st.navigation`` once; until then a deep link runs the page file alone, under an
+    automatic navigation that lists every file. Leaving that mode and rerunning runs the entry script.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_use_the_entry_scripts_navigation()
+
+
 @st.cache_data(show_spinner=False)
 def _read_manifest(modified: float) -> dict[str, Any]:
     return manifest_lib.load_manifest()
@@ -65,32 +82,42 @@ def predictor_or_stop(model_name: str, format_name: str) -> runtime.Predictor:
         st.stop()
 
 
-def fastest_format(entry: dict[str, Any]) -> str:
-    """The format with the lowest measured batch-1 p50 latency in the committed benchmark, else TFLite."""
+def measured_latencies(entry: dict[str, Any]) -> dict[str, float]:
+    """Batch-1 p50 latency (ms) per format of this model, from the committed benchmark."""
     measured = benchmarks().get("models", {}).get(entry["name"], {}).get("formats", {})
-    candidates = {name: figures["p50_ms"] for name, figures in measured.items() if name in entry["artifacts"]}
-    if candidates:
-        return min(candidates, key=candidates.get)
+    return {name: figures["p50_ms"] for name, figures in measured.items()
+            if name in entry["artifacts"] and "p50_ms" in figures}
+
+
+def default_format(entry: dict[str, Any]) -> str:
+    """The fastest format measured by the committed benchmark; TFLite before any benchmark exists."""
+    latencies = measured_latencies(entry)
+    if latencies:
+        return min(latencies, key=latencies.get)
     return DEFAULT_FORMAT if DEFAULT_FORMAT in entry["artifacts"] else next(iter(entry["artifacts"]))
 
 
 def format_selector(entry: dict[str, Any], key: str) -> str:
     """A select box over the model's serving formats, defaulting to the fastest one."""
     options = [name for name in manifest_lib.FORMAT_LABELS if name in entry["artifacts"]]
-    fastest = fastest_format(entry)
+    latencies = measured_latencies(entry)
+    default = default_format(entry)
 
     def label(name: str) -> str:
-        size = entry["artifacts"][name]["bytes"] / 1e6
-        return f"{manifest_lib.FORMAT_LABELS[name]} · {size:.2f} MB" + (" · fastest" if name == fastest else "")
+        text = f"{manifest_lib.FORMAT_LABELS[name]} · {entry['artifacts'][name]['bytes'] / 1e6:.2f} MB"
+        if name in latencies:
+            text += f" · p50 {latencies[name]:.2f} ms" + (" (fastest)" if name == default else "")
+        return text
 
     return st.selectbox(
         "Serving format",
         options,
-        index=options.index(fastest),
+        index=options.index(default),
         format_func=label,
         key=key,
-        help="The same trained model, exported three ways. SavedModel needs TensorFlow, which the app "
-        "only imports when you pick it (the first load takes a few seconds).",
+        help="The same trained model, exported several ways; p50 is the batch-1 median latency measured by "
+        "`python -m showcase.bench`. SavedModel needs TensorFlow, which the app only imports when you pick it "
+        "(its first load takes a few seconds).",
     )
 
 
@@ -120,7 +147,7 @@ def probability_chart(labels: Sequence[str], probabilities: np.ndarray, highligh
         )
         .properties(height=max(120, 24 * len(labels)))
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 
 
 def how_this_model_works(entry: dict[str, Any]) -> None:

@@ -42,7 +42,9 @@ class SavedModelPredictor:
         import tensorflow as tf  # Lazy: only this format needs TensorFlow.
 
         self._tf = tf
-        self._serve = tf.saved_model.load(str(path)).serve
+        # Keep the loaded object: its variables are freed with it, and `serve` alone does not hold them.
+        self._loaded = tf.saved_model.load(str(path))
+        self._serve = self._loaded.serve
         self._input_dtype = self._serve.input_signature[0].dtype.as_numpy_dtype
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

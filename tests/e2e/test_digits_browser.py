@@ -48,6 +48,8 @@ def test_drawing_a_digit_predicts_it(page, app_url, save_screenshot, digit):
     assert predicted_digit(page) == digit
     page.get_by_text("This prediction took").wait_for()
     if digit == "7":
+        page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+        page.wait_for_timeout(1500)  # let the chart and the 28×28 image finish drawing
         save_screenshot(page, "digits.png")
 
 
@@ -59,6 +61,6 @@ def test_uploading_a_photo_predicts_it(page, app_url, tmp_path):
     Image.fromarray(photo).save(path, quality=90)
 
     open_digits(page, app_url)
-    page.get_by_text("Upload a photo").click()
+    page.get_by_test_id("stRadioGroup").get_by_text("Upload a photo", exact=True).click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
     assert predicted_digit(page) == "5"

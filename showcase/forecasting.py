@@ -1,0 +1,506 @@
+"""Stock forecasting: windows of daily log returns, per-window normalisation, baselines, metrics, CSV uploads.
+
+Everything here is plain NumPy/pandas, shared by ``training/train_forecast.py`` and the Forecast page, so
+that the model sees exactly the same inputs in training and in the app.
+
+The recipe, for a price series P and its daily log returns r_i = log(P_i / P_{i-1}):
+
+- a *window* ends at a forecast origin t and holds the last ``LOOKBACK`` returns r_{t-59..t};
+- each window is normalised by its own volatility sigma_t (the standard deviation of those returns), so
+  one model serves every ticker and any uploaded series, whatever its price level or volatility;
+- the model input has two features per day: the normalised return r_i / sigma_t, and the window's log
+  volatility log(sigma_t) (the same value on every day, so that the model knows calm from turbulent
+  regimes). Both are standardised with a ``Scaler`` fit on the training period only;
+- the model predicts, for every horizon h = 1..30, three quantiles (10/50/90%) of the cumulative log
+  return log(P_{t+h} / P_t), in units of sigma_t * sqrt(h); ``to_price_quantiles`` turns them into prices.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PREPROCESSING_ID = "showcase.forecasting.model_input"
+LOOKBACK = 60
+HORIZON = 30
+QUANTILES = (0.1, 0.5, 0.9)
+EVALUATION_HORIZONS = (1, 5, 20)
+MOVING_AVERAGE_DAYS = 20
+# A window whose returns barely move (a flat price) would divide by ~0; 0.1% a day is calmer than any stock.
+MIN_VOLATILITY = 1e-3
+# Normalised inputs are clipped so that one extreme day (or an odd upload) cannot push the LSTM far
+# outside what it saw in training.
+INPUT_CLIP = 6.0
+FEATURES = 2
+
+TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
+TRAIN_END = pd.Timestamp("2010-12-31")
+VALIDATION_END = pd.Timestamp("2011-12-31")
+
+# Upload limits, checked before (bytes) and while (rows) pandas parses anything.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 50_000
+MAX_GAP_DAYS = 10
+SPLIT_LIKE_RETURN = 0.4
+
+
+class PriceDataError(ValueError):
+    """A price series (usually an uploaded CSV) that cannot be forecast; the message says why and what to do."""
+
+
+# ## Price series
+
+
+@dataclass(frozen=True)
+class PriceSeries:
+    """Daily closing prices in date order: ``dates`` (datetime64[ns]) and ``prices`` (float64, > 0)."""
+
+    name: str
+    dates: np.ndarray
+    prices: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.prices)
+
+
+def builtin_series(ticker: str) -> PriceSeries:
+    """One bokeh-sampledata ticker (2000–2013), adjusted closes so that splits are not mistaken for crashes."""
+    from bokeh_sampledata import stocks
+
+    if ticker not in TICKERS:
+        raise ValueError(f"Unknown ticker {ticker!r}; expected one of {', '.join(TICKERS)}.")
+    data = getattr(stocks, ticker)
+    return PriceSeries(ticker, pd.to_datetime(data["date"]).to_numpy(), np.asarray(data["adj_close"], dtype=np.float64))
+
+
+def log_returns(prices: np.ndarray) -> np.ndarray:
+    """r_i = log(P_i / P_{i-1}); element 0 is NaN so that returns line up with prices and dates."""
+    prices = np.asarray(prices, dtype=np.float64)
+    if np.any(~np.isfinite(prices)) or np.any(prices <= 0):
+        raise PriceDataError("Prices must be finite and positive to take log returns.")
+    returns = np.full(len(prices), np.nan)
+    returns[1:] = np.diff(np.log(prices))
+    return returns
+
+
+# ## Windows and normalisation
+
+
+def window_origins(length: int) -> np.ndarray:
+    """Every forecast origin t of a series of ``length`` prices that has a full lookback of returns."""
+    return np.arange(LOOKBACK, length)
+
+
+def raw_windows(prices: np.ndarray, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-window normalised returns (n, LOOKBACK) and the window volatilities sigma_t (n,)."""
+    returns = log_returns(prices)
+    index = np.asarray(origins)[:, None] + np.arange(-LOOKBACK + 1, 1)[None, :]
+    if index.size and index.min() < 1:
+        raise ValueError(f"An origin needs {LOOKBACK} returns before it, i.e. an index of at least {LOOKBACK}.")
+    window = returns[index]
+    volatility = np.maximum(window.std(axis=1), MIN_VOLATILITY)
+    return window / volatility[:, None], volatility
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Standardisation of both input features, fit on the training period only (see ``fit_scaler``)."""
+
+    return_mean: float
+    return_std: float
+    log_volatility_mean: float
+    log_volatility_std: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Scaler":
+        return cls(**{key: float(values[key]) for key in ("return_mean", "return_std", "log_volatility_mean",
+                                                            "log_volatility_std")})
+
+
+def fit_scaler(normalised_returns: np.ndarray, volatility: np.ndarray) -> Scaler:
+    """Mean and standard deviation of both features over the given (training) windows."""
+    if len(volatility) == 0:
+        raise ValueError("fit_scaler needs at least one training window.")
+    log_volatility = np.log(volatility)
+    return Scaler(
+        return_mean=float(normalised_returns.mean()),
+        return_std=float(normalised_returns.std()),
+        log_volatility_mean=float(log_volatility.mean()),
+        log_volatility_std=float(log_volatility.std()),
+    )
+
+
+def model_input(normalised_returns: np.ndarray, volatility: np.ndarray, scaler: Scaler) -> np.ndarray:
+    """The model's single input tensor (n, LOOKBACK, FEATURES), float32, standardised and clipped."""
+    returns_feature = (normalised_returns - scaler.return_mean) / scaler.return_std
+    volatility_feature = (np.log(volatility) - scaler.log_volatility_mean) / scaler.log_volatility_std
+    volatility_feature = np.broadcast_to(volatility_feature[:, None], returns_feature.shape)
+    stacked = np.stack([returns_feature, volatility_feature], axis=-1)
+    return np.clip(stacked, -INPUT_CLIP, INPUT_CLIP).astype(np.float32)
+
+
+def horizon_scale(volatility: np.ndarray) -> np.ndarray:
+    """sigma_t * sqrt(h) for every window and horizon, shape (n, HORIZON): the unit of the model's output."""
+    return np.asarray(volatility)[:, None] * np.sqrt(np.arange(1, HORIZON + 1))[None, :]
+
+
+def targets(prices: np.ndarray, origins: np.ndarray, volatility: np.ndarray) -> np.ndarray:
+    """Training targets: log(P_{t+h} / P_t) / (sigma_t sqrt(h)) for h = 1..HORIZON, shape (n, HORIZON)."""
+    log_prices = np.log(np.asarray(prices, dtype=np.float64))
+    future = np.asarray(origins)[:, None] + np.arange(1, HORIZON + 1)[None, :]
+    if future.size and future.max() >= len(prices):
+        raise ValueError("Some origins do not have HORIZON future prices.")
+    cumulative = log_prices[future] - log_prices[np.asarray(origins)][:, None]
+    return cumulative / horizon_scale(volatility)
+
+
+def to_price_quantiles(output: np.ndarray, last_prices: np.ndarray, volatility: np.ndarray) -> np.ndarray:
+    """Model output (n, HORIZON, 3) -> price quantiles (n, HORIZON, 3); exp is monotonic, so order is kept."""
+    cumulative = np.asarray(output, dtype=np.float64) * horizon_scale(volatility)[:, :, None]
+    return np.asarray(last_prices, dtype=np.float64)[:, None, None] * np.exp(cumulative)
+
+
+def split_origins(dates: np.ndarray, first_target: pd.Timestamp | None, last_target: pd.Timestamp | None) -> np.ndarray:
+    """Origins whose HORIZON target days all fall within [first_target, last_target] (None = unbounded).
+
+    A window belongs to the period of its targets; its inputs may reach back into an earlier period,
+    which is only information a forecaster would have had at the time.
+    """
+    dates = pd.DatetimeIndex(dates)
+    origins = np.arange(LOOKBACK, len(dates) - HORIZON)
+    first = dates[origins + 1]
+    last = dates[origins + HORIZON]
+    keep = np.ones(len(origins), dtype=bool)
+    if first_target is not None:
+        keep &= first >= first_target
+    if last_target is not None:
+        keep &= last <= last_target
+    return origins[keep]
+
+
+def period_origins(dates: np.ndarray) -> dict[str, np.ndarray]:
+    """The issue's time-based split: train through 2010, validate on 2011, test on 2012–2013."""
+    return {
+        "train": split_origins(dates, None, TRAIN_END),
+        "validation": split_origins(dates, TRAIN_END + pd.Timedelta(days=1), VALIDATION_END),
+        "test": split_origins(dates, VALIDATION_END + pd.Timedelta(days=1), None),
+    }
+
+
+# ## Baselines and metrics
+
+
+def baseline_forecasts(prices: np.ndarray, origins: np.ndarray, horizon: int) -> dict[str, np.ndarray]:
+    """Point forecasts of P_{t+horizon} made at each origin t from prices up to t only.
+
+    - naive: the last price;
+    - drift: the last price extrapolated along the line from the first price to the last (the textbook
+      "drift method", on log prices), using all history up to t;
+    - moving average: the mean of the last ``MOVING_AVERAGE_DAYS`` prices.
+    """
+    prices = np.asarray(prices, dtype=np.float64)
+    origins = np.asarray(origins)
+    last = prices[origins]
+    slope = (np.log(last) - np.log(prices[0])) / np.maximum(origins, 1)
+    cumulative = np.cumsum(np.concatenate([[0.0], prices]))
+    moving_average = (cumulative[origins + 1] - cumulative[np.maximum(origins + 1 - MOVING_AVERAGE_DAYS, 0)]) / (
+        np.minimum(origins + 1, MOVING_AVERAGE_DAYS)
+    )
+    return {"naive": last, "drift": last * np.exp(slope * horizon), "moving_average": moving_average}
+
+
+def point_metrics(actual: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
+    """MAE and RMSE in price units, MAPE in percent."""
+    error = np.asarray(forecast, dtype=np.float64) - np.asarray(actual, dtype=np.float64)
+    return {
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mape": float(100 * np.mean(np.abs(error) / np.abs(actual))),
+    }
+
+
+def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Share of actual values inside [lower, upper]."""
+    actual = np.asarray(actual)
+    return float(np.mean((actual >= lower) & (actual <= upper)))
+
+
+def pinball_loss(actual: np.ndarray, predicted_quantiles: np.ndarray) -> float:
+    """Mean quantile (pinball) loss; ``predicted_quantiles`` has a last axis of len(QUANTILES)."""
+    difference = np.asarray(actual)[..., None] - predicted_quantiles
+    levels = np.asarray(QUANTILES)
+    return float(np.mean(np.maximum(levels * difference, (levels - 1) * difference)))
+
+
+def evaluate_series(prices: np.ndarray, origins: np.ndarray, price_quantiles: np.ndarray, ticker: str) -> list[dict]:
+    """Metric rows (one per horizon and method) for one series, LSTM median and 80% interval included."""
+    rows = []
+    for horizon in EVALUATION_HORIZONS:
+        actual = np.asarray(prices)[origins + horizon]
+        forecasts = {"lstm": price_quantiles[:, horizon - 1, 1], **baseline_forecasts(prices, origins, horizon)}
+        for method, forecast in forecasts.items():
+            row = {"ticker": ticker, "horizon": horizon, "method": method, "n": len(origins),
+                   **point_metrics(actual, forecast), "coverage_80": None}
+            if method == "lstm":
+                row["coverage_80"] = coverage(actual, price_quantiles[:, horizon - 1, 0],
+                                              price_quantiles[:, horizon - 1, 2])
+            rows.append(row)
+    return rows
+
+
+METHOD_LABELS = {"lstm": "LSTM (median)", "naive": "Naive (last value)", "drift": "Drift",
+                 "moving_average": f"Moving average ({MOVING_AVERAGE_DAYS} d)"}
+
+
+def metrics_table(rows: list[dict], ticker: str | None = None) -> pd.DataFrame:
+    """The manifest's metric rows as a display table, with the best MAE per ticker and horizon marked."""
+    table = pd.DataFrame(rows)
+    if ticker is not None:
+        table = table[table["ticker"] == ticker]
+    table = table.copy()
+    best = table.groupby(["ticker", "horizon"])["mae"].transform("min")
+    table["best MAE"] = np.where(np.isclose(table["mae"], best), "✓", "")
+    lstm_mae = table[table["method"] == "lstm"].set_index(["ticker", "horizon"])["mae"]
+    table["LSTM beats it"] = [
+        "" if method == "lstm" else ("yes" if lstm_mae[(tick, hor)] < mae else "no")
+        for tick, hor, method, mae in zip(table["ticker"], table["horizon"], table["method"], table["mae"])
+    ]
+    table["method"] = table["method"].map(METHOD_LABELS)
+    table = table.rename(columns={"mae": "MAE ($)", "rmse": "RMSE ($)", "mape": "MAPE (%)",
+                                  "coverage_80": "80% coverage", "horizon": "days ahead"})
+    return table.reset_index(drop=True)
+
+
+# ## Forecasting a series (the page and the backtest)
+
+
+def latest_window(series: PriceSeries, scaler: Scaler) -> tuple[np.ndarray, float]:
+    """The model input for a forecast from the last price, and that window's volatility."""
+    require_length(len(series))
+    normalised, volatility = raw_windows(series.prices, np.array([len(series) - 1]))
+    return model_input(normalised, volatility, scaler), float(volatility[0])
+
+
+def backtest_windows(series: PriceSeries, scaler: Scaler, horizon: int, first_target: np.datetime64 | None = None,
+                     days: int = 250) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs, origins and volatilities of a rolling ``horizon``-day-ahead backtest.
+
+    Each origin t is forecast from data up to t only and scored on P_{t+horizon}, so the backtest line is
+    what the model would have said ``horizon`` days before each date, never a one-step-ahead echo of the
+    price. The targets start at ``first_target`` (e.g. the test period) or cover the last ``days`` prices.
+    """
+    origins = window_origins(len(series) - horizon)
+    if first_target is not None:
+        origins = origins[series.dates[origins + horizon] >= np.datetime64(first_target)]
+    else:
+        origins = origins[-days:]
+    normalised, volatility = raw_windows(series.prices, origins)
+    return model_input(normalised, volatility, scaler), origins, volatility
+
+
+def future_dates(last_date: np.datetime64, horizon: int) -> pd.DatetimeIndex:
+    """The next ``horizon`` business days after the last observed date."""
+    return pd.bdate_range(pd.Timestamp(last_date) + pd.Timedelta(days=1), periods=horizon)
+
+
+def require_length(length: int) -> None:
+    if length < LOOKBACK + 1:
+        raise PriceDataError(
+            f"The series has {length} prices; the model needs at least {LOOKBACK + 1} (a {LOOKBACK}-day lookback "
+            "of daily returns). Upload a longer history."
+        )
+
+
+# ## Uploaded CSV files
+
+
+def read_csv_upload(data: bytes) -> pd.DataFrame:
+    """Parse uploaded bytes as a CSV table of strings, with explicit size and row limits.
+
+    Nothing in the file is evaluated: pandas' C parser reads text cells, and columns are converted later.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise PriceDataError(
+            f"The file is {len(data) / 1024 / 1024:.1f} MB; uploads are limited to "
+            f"{MAX_UPLOAD_BYTES / 1024 / 1024:.0f} MB ({MAX_ROWS:,} rows). Upload only the date and close columns, "
+            "or a shorter period."
+        )
+    if not data.strip():
+        raise PriceDataError("The file is empty.")
+    if b"\0" in data[:4096]:
+        raise PriceDataError("This is not a text CSV file (it contains binary data).")
+    try:
+        # Every cell stays a string (no NA guessing): the chosen columns are converted and checked later.
+        table = pd.read_csv(io.BytesIO(data), dtype=str, nrows=MAX_ROWS + 1, engine="c", skipinitialspace=True,
+                            keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise PriceDataError("The file is not UTF-8 text; save it as a UTF-8 CSV.") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        raise PriceDataError(f"The file could not be read as CSV ({str(error).splitlines()[0]}).") from None
+    if len(table) > MAX_ROWS:
+        raise PriceDataError(f"The file has more than {MAX_ROWS:,} rows; upload at most {MAX_ROWS:,} days.")
+    if table.empty or len(table.columns) < 2:
+        raise PriceDataError("The CSV needs a header row and at least two comma-separated columns: a date and a "
+                             "closing price.")
+    table.columns = [str(column).strip() for column in table.columns]
+    return table
+
+
+def guess_columns(table: pd.DataFrame) -> tuple[str, str]:
+    """Likely date and price columns by name (Date; Adj Close, Close, Price), else the first two columns."""
+    lowered = {column.lower().replace("_", " "): column for column in table.columns}
+    date_column = next((lowered[name] for name in ("date", "datetime", "timestamp", "time", "day") if name in lowered),
+                       table.columns[0])
+    price_column = next((lowered[name] for name in ("adj close", "adjusted close", "close", "price", "last")
+                         if name in lowered and lowered[name] != date_column), None)
+    if price_column is None:
+        price_column = next(column for column in table.columns if column != date_column)
+    return date_column, price_column
+
+
+def series_from_table(table: pd.DataFrame, date_column: str, price_column: str,
+                      name: str = "upload") -> tuple[PriceSeries, list[str]]:
+    """Validate the chosen columns and return the series plus notes (fixes applied, things to know).
+
+    Raises ``PriceDataError`` naming the first offending row for unusable dates or prices, duplicate or
+    scrambled dates, gaps and too-short series.
+    """
+    if date_column == price_column:
+        raise PriceDataError("Pick two different columns for the date and the price.")
+    for column in (date_column, price_column):
+        if column not in table.columns:
+            raise PriceDataError(f"The file has no column {column!r}; its columns are {', '.join(table.columns)}.")
+    notes: list[str] = []
+    raw_dates = table[date_column].astype("string").str.strip()
+    raw_prices = table[price_column].astype("string").str.strip().str.replace(",", "", regex=False)
+    row_numbers = np.arange(2, len(table) + 2)  # Spreadsheet rows: 1 is the header.
+
+    missing = (raw_prices.isna() | (raw_prices == "")).to_numpy()
+    if missing.any():
+        raise PriceDataError(
+            f"{int(missing.sum())} row(s) have no price (first: row {row_numbers[missing][0]}). The series "
+            "has gaps; fill or remove them before uploading."
+        )
+    prices = pd.to_numeric(raw_prices, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(prices)
+    if bad.all():
+        raise PriceDataError(f"Column {price_column!r} holds no numbers (e.g. {raw_prices.iloc[0]!r}); "
+                             "pick the closing-price column.")
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise PriceDataError(f"Column {price_column!r} has {int(bad.sum())} non-numeric value(s); the first is "
+                             f"{raw_prices.iloc[first]!r} in row {row_numbers[first]}.")
+    if np.any(prices <= 0):
+        first = int(np.flatnonzero(prices <= 0)[0])
+        raise PriceDataError(f"Prices must be positive; row {row_numbers[first]} has {prices[first]:g}.")
+
+    dates = pd.to_datetime(raw_dates, errors="coerce", format="mixed")
+    bad = dates.isna().to_numpy()
+    if bad.all():
+        raise PriceDataError(f"Column {date_column!r} holds no dates (e.g. {raw_dates.iloc[0]!r}); pick the date "
+                             "column (formats like 2013-03-01 or 03/01/2013).")
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise PriceDataError(f"Column {date_column!r} has {int(bad.sum())} value(s) that are not dates; the first "
+                             f"is {raw_dates.iloc[first]!r} in row {row_numbers[first]}.")
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_localize(None)
+    dates = dates.dt.normalize().to_numpy()
+
+    duplicated = pd.Series(dates).duplicated().to_numpy()
+    if duplicated.any():
+        first = int(np.flatnonzero(duplicated)[0])
+        raise PriceDataError(f"The date {pd.Timestamp(dates[first]).date()} appears more than once (row "
+                             f"{row_numbers[first]}); keep one closing price per day.")
+    steps = np.diff(dates)
+    if len(steps) and np.all(steps < np.timedelta64(0)):
+        dates, prices = dates[::-1], prices[::-1]
+        notes.append("The file lists the newest day first; it was reversed into date order.")
+    elif np.any(steps < np.timedelta64(0)):
+        first = int(np.flatnonzero(steps < np.timedelta64(0))[0]) + 1
+        raise PriceDataError(f"The dates are not in order: row {row_numbers[first]} "
+                             f"({pd.Timestamp(dates[first]).date()}) comes after a later date. Sort the file by date.")
+    gaps = np.diff(dates) > np.timedelta64(MAX_GAP_DAYS, "D")
+    if gaps.any():
+        first = int(np.flatnonzero(gaps)[0])
+        raise PriceDataError(
+            f"The series has {int(gaps.sum())} gap(s) longer than {MAX_GAP_DAYS} days, the first from "
+            f"{pd.Timestamp(dates[first]).date()} to {pd.Timestamp(dates[first + 1]).date()}. The model "
+            "needs daily closing prices without holes."
+        )
+    require_length(len(prices))
+    jumps = np.abs(np.diff(np.log(prices))) > SPLIT_LIKE_RETURN
+    if jumps.any():
+        first = int(np.flatnonzero(jumps)[0]) + 1
+        notes.append(f"The price moves by more than {SPLIT_LIKE_RETURN:.0%} in one day {int(jumps.sum())} time(s) "
+                     f"(first on {pd.Timestamp(dates[first]).date()}); if that is a stock split, upload adjusted "
+                     "closes, or the forecast will treat it as a crash.")
+    return PriceSeries(name, dates, prices), notes
+
+
+# ## Chart
+
+
+def chart_frame(series: PriceSeries, horizon: int, quantiles: np.ndarray,
+                backtest: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    """Long-format data for ``forecast_chart``: history, forecast (median and interval) and backtest rows.
+
+    ``quantiles`` is (horizon, 3) price quantiles from the last date; ``backtest`` is (origins, price
+    quantiles (n, 3) at ``horizon`` days) or None.
+    """
+    history = pd.DataFrame({"date": series.dates, "price": series.prices, "series": "History"})
+    # The forecast starts at the last observed price, so the band joins the history line.
+    dates = np.concatenate([series.dates[-1:], future_dates(series.dates[-1], horizon).to_numpy()])
+    last = series.prices[-1]
+    forecast = pd.DataFrame({"date": dates, "price": np.concatenate([[last], quantiles[:, 1]]),
+                             "lower": np.concatenate([[last], quantiles[:, 0]]),
+                             "upper": np.concatenate([[last], quantiles[:, 2]]), "series": "Forecast (median)"})
+    frames = [history, forecast]
+    if backtest is not None:
+        origins, backtest_quantiles = backtest
+        frames.append(pd.DataFrame({"date": series.dates[origins + horizon], "price": backtest_quantiles[:, 1],
+                                    "lower": backtest_quantiles[:, 0], "upper": backtest_quantiles[:, 2],
+                                    "series": f"Backtest ({horizon}-day-ahead median)"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+CHART_COLOURS = {"History": "#4c78a8", "Forecast (median)": "#e45756", "Backtest": "#f58518"}
+
+
+def forecast_chart(frame: pd.DataFrame, visible_days: int = 240, price_label: str = "price"):
+    """An Altair chart: history, shaded 80% intervals, medians; zoom and pan with the mouse, tooltips on hover."""
+    import altair as alt
+
+    series_names = list(dict.fromkeys(frame["series"]))
+    colours = [next(c for key, c in CHART_COLOURS.items() if name.startswith(key)) for name in series_names]
+    end = frame["date"].max()
+    start = end - pd.Timedelta(days=visible_days)
+    visible = frame[frame["date"] >= start]
+    low = float(np.nanmin(visible[["price", "lower"]].to_numpy(dtype=float)))
+    high = float(np.nanmax(visible[["price", "upper"]].to_numpy(dtype=float)))
+    margin = 0.05 * (high - low or high)
+    zoom = alt.selection_interval(bind="scales", name="zoom")
+    base = alt.Chart(frame).encode(
+        x=alt.X("date:T", title=None, scale=alt.Scale(domain=[start.isoformat(), end.isoformat()])),
+        color=alt.Color("series:N", scale=alt.Scale(domain=series_names, range=colours),
+                        legend=alt.Legend(orient="top", title=None, columns=2, labelLimit=400)),
+    )
+    tooltip = [alt.Tooltip("date:T", format="%Y-%m-%d"), "series:N", alt.Tooltip("price:Q", format=",.2f"),
+               alt.Tooltip("lower:Q", title="10% quantile", format=",.2f"),
+               alt.Tooltip("upper:Q", title="90% quantile", format=",.2f")]
+    y = alt.Y("price:Q", title=price_label, scale=alt.Scale(zero=False, domain=[low - margin, high + margin]))
+    # The forecast's interval is the point of the chart; the backtest's stays in the background.
+    band = base.transform_filter("isValid(datum.lower)").mark_area().encode(
+        y=alt.Y("lower:Q", title=price_label), y2="upper:Q",
+        opacity=alt.condition("datum.series === 'Forecast (median)'", alt.value(0.35), alt.value(0.12)))
+    lines = base.mark_line(strokeWidth=1.6).encode(
+        y=y, strokeDash=alt.condition("datum.series === 'History'", alt.value([1, 0]), alt.value([5, 3])))
+    points = base.mark_point(size=40, opacity=0, filled=True).encode(y="price:Q", tooltip=tooltip)
+    return alt.layer(band, lines, points).add_params(zoom).properties(height=420)

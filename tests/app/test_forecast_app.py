@@ -1,0 +1,168 @@
+"""AppTest: the Forecast page forecasts a ticker and an upload, in every format, and explains bad CSV files.
+
+Seams used: the page's source radio (key ``forecast_source``), ticker picker (``forecast_ticker``), file
+uploader (``forecast_upload``), horizon slider (``forecast_horizon``), backtest checkbox
+(``forecast_backtest``) and format picker (``forecast_format``).
+"""
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from showcase import forecasting as fc
+from showcase import paths
+
+ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
+SAMPLE = paths.SAMPLES_DIR / "forecast" / "msft_2012_2013.csv"
+
+
+def open_forecast_page() -> AppTest:
+    app = AppTest.from_file(ENTRY, default_timeout=120)
+    app.run()
+    app.switch_page("pages/forecast.py")
+    app.run()
+    return app
+
+
+def chart_series(app: AppTest) -> set[str]:
+    """The series the Altair chart draws (its colour domain lists those present in the data)."""
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    assert any(param.get("bind") == "scales" for param in spec.get("params", [])), "no zoom/pan"
+    return set(spec["layer"][0]["encoding"]["color"]["scale"]["domain"])
+
+
+def test_a_ticker_is_forecast_with_chart_table_disclaimer_and_latency():
+    app = open_forecast_page()
+    assert not app.exception
+    assert any("not investment advice" in info.value for info in app.info)
+    app.selectbox(key="forecast_ticker").set_value("GOOG").run()
+    app.slider(key="forecast_horizon").set_value(10).run()
+    assert not app.exception
+    assert app.metric[0].label == "Median forecast 10 trading days after 2013-03-01"
+    assert any("This prediction took" in caption.value for caption in app.caption)
+    assert chart_series(app) == {"History", "Forecast (median)", "Backtest (10-day-ahead median)"}
+    assert app.subheader[0].value == "Held-out test, 2012–2013: GOOG"
+    table = app.dataframe[0].value
+    assert len(table) == 12 and set(table["days ahead"]) == {1, 5, 20}
+    assert "LSTM beats it" in table.columns and "80% coverage" in table.columns
+
+
+def test_the_backtest_can_be_switched_off():
+    app = open_forecast_page()
+    app.checkbox(key="forecast_backtest").uncheck().run()
+    assert chart_series(app) == {"History", "Forecast (median)"}
+
+
+@pytest.mark.parametrize("format_name", ["tflite", "onnx", "savedmodel"])
+def test_every_format_gives_the_same_forecast(format_name):
+    app = open_forecast_page()
+    app.selectbox(key="forecast_ticker").set_value("IBM").run()
+    reference = app.metric[0].value
+    app.selectbox(key="forecast_format").set_value(format_name).run()
+    assert not app.exception
+    assert app.metric[0].value == reference
+
+
+def upload(app: AppTest, data: bytes, name: str = "prices.csv") -> AppTest:
+    app.radio(key="forecast_source").set_value("Upload a CSV").run()
+    app.file_uploader(key="forecast_upload").set_value((name, data, "text/csv")).run()
+    return app
+
+
+def test_an_uploaded_csv_is_forecast_and_its_columns_can_be_chosen():
+    app = open_forecast_page()
+    app.radio(key="forecast_source").set_value("Upload a CSV").run()
+    assert any("Upload a CSV file" in info.value for info in app.info)
+    upload(app, SAMPLE.read_bytes(), SAMPLE.name)
+    assert not app.exception
+    assert app.selectbox(key="forecast_date_column").value == "Date"
+    assert app.selectbox(key="forecast_price_column").value == "Close"
+    last_date = SAMPLE.read_text().strip().splitlines()[-1].split(",")[0]
+    assert app.metric[0].label.endswith(last_date)
+    assert not app.error
+    # Picking the date column as the price gives a message, not a traceback.
+    app.selectbox(key="forecast_price_column").set_value("Date").run()
+    assert not app.exception
+    assert any("two different columns" in error.value for error in app.error)
+
+
+def bad_csv(case: str) -> bytes:
+    lines = SAMPLE.read_text().strip().splitlines()
+    header, rows = lines[0], lines[1:]
+    if case == "50 MB":
+        return (header + "\n").encode() + b"2020-01-01,1.0\n" * (50 * 2**20 // 15)
+    if case == "no price column":
+        return "\n".join(["Date,Ticker"] + [row.split(",")[0] + ",MSFT" for row in rows]).encode()
+    if case == "no date column":
+        return "\n".join(["Day,Close"] + [f"day {i},{row.split(',')[1]}" for i, row in enumerate(rows)]).encode()
+    if case == "negative price":
+        return "\n".join([header] + rows[:5] + [rows[5].split(",")[0] + ",-3.5"] + rows[6:]).encode()
+    if case == "non-numeric price":
+        return "\n".join([header] + rows[:5] + [rows[5].split(",")[0] + ",twelve"] + rows[6:]).encode()
+    if case == "unsorted":
+        return "\n".join([header] + rows[:5] + [rows[9]] + rows[6:9] + [rows[5]] + rows[10:]).encode()
+    if case == "duplicate dates":
+        return "\n".join([header] + rows[:5] + [rows[4]] + rows[6:]).encode()
+    if case == "gap":
+        return "\n".join([header] + rows[:70] + rows[90:]).encode()
+    if case == "too short":
+        return "\n".join([header] + rows[:30]).encode()
+    if case == "not a csv":
+        return bytes(range(256)) * 40
+    raise KeyError(case)
+
+
+BAD_CSV_MESSAGES = {
+    "50 MB": "uploads are limited to 5 MB",
+    "no price column": "holds no numbers",
+    "no date column": "holds no dates",
+    "negative price": "Prices must be positive",
+    "non-numeric price": "'twelve' in row 7",
+    "unsorted": "not in order",
+    "duplicate dates": "appears more than once",
+    "gap": "longer than 10 days",
+    "too short": f"at least {fc.LOOKBACK + 1}",
+    "not a csv": "not a text CSV",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CSV_MESSAGES))
+def test_bad_csv_files_get_a_clear_message(case):
+    app = upload(open_forecast_page(), bad_csv(case))
+    assert not app.exception
+    assert any(BAD_CSV_MESSAGES[case] in error.value for error in app.error), [e.value for e in app.error]
+    assert not app.metric
+
+
+LIGHT_SERVING_SCRIPT = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file({entry!r}, default_timeout=120)
+app.run()
+app.switch_page("pages/forecast.py")
+app.run()
+values = []
+for format_name in ("tflite", "tflite_int8", "onnx"):
+    app.selectbox(key="forecast_format").set_value(format_name).run()
+    values.append(app.metric[0].value)
+app.radio(key="forecast_source").set_value("Upload a CSV").run()
+app.file_uploader(key="forecast_upload").set_value(("s.csv", open({sample!r}, "rb").read(), "text/csv")).run()
+print(json.dumps({{"tensorflow_imported": "tensorflow" in sys.modules, "forecasts": len(values) + len(app.metric),
+                  "exceptions": len(app.exception)}}))
+"""
+
+
+def test_serving_with_tflite_or_onnx_never_imports_tensorflow():
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-c", LIGHT_SERVING_SCRIPT.format(entry=ENTRY, sample=str(SAMPLE))],
+        capture_output=True, text=True, timeout=300, cwd=paths.REPO_ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result == {"tensorflow_imported": False, "forecasts": 4, "exceptions": 0}

@@ -1,0 +1,267 @@
+"""Forecasting recipe: windows, the time split, the scaler (no leakage), baselines, metrics, CSV validation."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import train_forecast
+from showcase import forecasting as fc
+from showcase import paths
+
+
+def synthetic_series(length=300, seed=0, start="2020-01-01"):
+    rng = np.random.default_rng(seed)
+    prices = 100 * np.exp(np.cumsum(rng.normal(0.0005, 0.02, length)))
+    return fc.PriceSeries("synthetic", pd.bdate_range(start, periods=length).to_numpy(), prices)
+
+
+# ## Windows
+
+
+def test_windows_are_normalised_by_their_own_volatility():
+    series = synthetic_series()
+    origins = np.array([fc.LOOKBACK, 100, len(series) - 1])
+    normalised, volatility = fc.raw_windows(series.prices, origins)
+    assert normalised.shape == (3, fc.LOOKBACK)
+    np.testing.assert_allclose(normalised.std(axis=1), 1.0, rtol=1e-9)
+    returns = np.diff(np.log(series.prices))
+    # The window of origin t holds r_{t-59..t}: the last value is log(P_t / P_{t-1}), nothing after t.
+    np.testing.assert_allclose(normalised[1, -1] * volatility[1], returns[99])
+    np.testing.assert_allclose(volatility[1], returns[100 - fc.LOOKBACK:100].std())
+
+
+def test_scaling_a_price_series_does_not_change_the_model_input():
+    series = synthetic_series()
+    scaler = fc.Scaler(0.0, 1.0, -4.0, 0.5)
+    origins = np.array([80, 200])
+    first = fc.model_input(*fc.raw_windows(series.prices, origins), scaler)
+    second = fc.model_input(*fc.raw_windows(series.prices * 37.5, origins), scaler)
+    assert first.shape == (2, fc.LOOKBACK, fc.FEATURES) and first.dtype == np.float32
+    np.testing.assert_allclose(first, second, atol=1e-5)
+
+
+def test_targets_and_price_quantiles_round_trip():
+    series = synthetic_series()
+    origins = np.array([70, 150])
+    _, volatility = fc.raw_windows(series.prices, origins)
+    target = fc.targets(series.prices, origins, volatility)
+    assert target.shape == (2, fc.HORIZON)
+    # Feeding the true targets as all three "quantiles" must give back the true future prices.
+    prices = fc.to_price_quantiles(np.repeat(target[:, :, None], 3, axis=2), series.prices[origins], volatility)
+    expected = series.prices[origins[:, None] + np.arange(1, fc.HORIZON + 1)]
+    np.testing.assert_allclose(prices[:, :, 1], expected, rtol=1e-9)
+
+
+def test_price_quantiles_keep_their_order():
+    output = np.sort(np.random.default_rng(1).normal(size=(5, fc.HORIZON, 3)), axis=-1)
+    prices = fc.to_price_quantiles(output, np.full(5, 50.0), np.full(5, 0.02))
+    assert np.all(np.diff(prices, axis=-1) >= 0)
+
+
+def test_a_too_short_series_is_rejected():
+    with pytest.raises(fc.PriceDataError, match=f"at least {fc.LOOKBACK + 1}"):
+        fc.latest_window(synthetic_series(length=fc.LOOKBACK), fc.Scaler(0, 1, 0, 1))
+
+
+# ## The time split and the scaler
+
+
+def test_split_follows_the_dates_of_the_targets():
+    series = fc.builtin_series("IBM")
+    dates = pd.DatetimeIndex(series.dates)
+    periods = fc.period_origins(series.dates)
+    train, validation, test = periods["train"], periods["validation"], periods["test"]
+    assert dates[train + fc.HORIZON].max() <= pd.Timestamp("2010-12-31")
+    assert dates[validation + 1].min() >= pd.Timestamp("2011-01-01")
+    assert dates[validation + fc.HORIZON].max() <= pd.Timestamp("2011-12-31")
+    assert dates[test + 1].min() >= pd.Timestamp("2012-01-01")
+    assert dates[test + fc.HORIZON].max() == dates[-1]
+    assert train.max() < validation.min() and validation.max() < test.min()
+
+
+def test_scaler_statistics_come_from_the_training_period_only():
+    windows = train_forecast.load_split_windows()
+    scaler = train_forecast.training_scaler(windows)
+    # Recompute from series cut at the end of 2010: later prices must not matter at all.
+    returns, volatilities = [], []
+    for ticker in fc.TICKERS:
+        series = fc.builtin_series(ticker)
+        keep = series.dates <= np.datetime64("2010-12-31")
+        dates, prices = series.dates[keep], series.prices[keep]
+        origins = np.arange(fc.LOOKBACK, len(prices) - fc.HORIZON)
+        normalised, volatility = fc.raw_windows(prices, origins)
+        returns.append(normalised)
+        volatilities.append(volatility)
+    expected = fc.fit_scaler(np.concatenate(returns), np.concatenate(volatilities))
+    assert scaler == expected
+    # And the check can fail: a scaler fit on every window (test period included) differs.
+    everything = fc.fit_scaler(
+        np.concatenate([w["normalised"] for period in windows.values() for w in period]),
+        np.concatenate([w["volatility"] for period in windows.values() for w in period]),
+    )
+    assert everything != scaler
+
+
+def test_scaler_round_trips_through_the_manifest_format():
+    scaler = fc.Scaler(0.01, 0.99, -4.2, 0.4)
+    assert fc.Scaler.from_dict(scaler.to_dict()) == scaler
+
+
+# ## Baselines and metrics
+
+
+def test_baselines_use_only_prices_up_to_the_origin():
+    prices = np.array([10.0, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31])
+    origins = np.array([4, 21])
+    forecasts = fc.baseline_forecasts(prices, origins, horizon=5)
+    np.testing.assert_allclose(forecasts["naive"], [14, 31])
+    np.testing.assert_allclose(forecasts["moving_average"], [np.mean(prices[:5]), np.mean(prices[2:22])])
+    slope = np.log(14 / 10) / 4
+    np.testing.assert_allclose(forecasts["drift"][0], 14 * np.exp(5 * slope))
+    changed = prices.copy()
+    changed[5:] *= 3  # The future of origin 4 changes; its forecasts must not.
+    again = fc.baseline_forecasts(changed, origins[:1], horizon=5)
+    assert all(again[name][0] == forecasts[name][0] for name in forecasts)
+
+
+def test_point_metrics_and_coverage():
+    metrics = fc.point_metrics(np.array([100.0, 200.0]), np.array([110.0, 180.0]))
+    assert metrics == pytest.approx({"mae": 15.0, "rmse": np.sqrt((100 + 400) / 2), "mape": 10.0})
+    assert fc.coverage(np.array([1.0, 2, 3, 4]), np.array([0.0, 2.5, 2, 5]), np.array([2.0, 3, 3, 6])) == 0.5
+
+
+def test_metrics_table_marks_where_the_lstm_loses():
+    rows = [
+        {"ticker": "X", "horizon": 1, "method": "lstm", "n": 3, "mae": 2.0, "rmse": 2.0, "mape": 1.0,
+         "coverage_80": 0.8},
+        {"ticker": "X", "horizon": 1, "method": "naive", "n": 3, "mae": 1.0, "rmse": 1.0, "mape": 0.5,
+         "coverage_80": None},
+        {"ticker": "X", "horizon": 1, "method": "drift", "n": 3, "mae": 3.0, "rmse": 3.0, "mape": 1.5,
+         "coverage_80": None},
+    ]
+    table = fc.metrics_table(rows, "X")
+    assert list(table["LSTM beats it"]) == ["", "no", "yes"]
+    assert list(table["best MAE"]) == ["", "✓", ""]
+
+
+# ## Uploaded CSV files
+
+
+def csv_bytes(dates, prices, header="Date,Close"):
+    lines = [header] + [f"{date},{price}" for date, price in zip(dates, prices)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def good_rows(length=120):
+    series = synthetic_series(length)
+    return [str(pd.Timestamp(d).date()) for d in series.dates], [f"{p:.4f}" for p in series.prices]
+
+
+def parse(data):
+    table = fc.read_csv_upload(data)
+    return fc.series_from_table(table, *fc.guess_columns(table))
+
+
+def test_a_good_upload_parses():
+    dates, prices = good_rows()
+    series, notes = parse(csv_bytes(dates, prices))
+    assert len(series) == 120 and notes == []
+    assert series.prices[0] == pytest.approx(float(prices[0]))
+
+
+def test_column_guessing_prefers_adjusted_close():
+    table = pd.DataFrame({"Date": ["2020-01-02"], "Open": ["1"], "Close": ["2"], "Adj Close": ["3"]})
+    assert fc.guess_columns(table) == ("Date", "Adj Close")
+
+
+def test_the_committed_sample_parses():
+    series, notes = parse((paths.SAMPLES_DIR / "forecast" / "msft_2012_2013.csv").read_bytes())
+    assert len(series) == 150 and not notes
+
+
+def test_newest_first_files_are_reversed_with_a_note():
+    dates, prices = good_rows()
+    series, notes = parse(csv_bytes(dates[::-1], prices[::-1]))
+    assert np.all(np.diff(series.dates) > np.timedelta64(0)) and "reversed" in notes[0]
+    assert series.prices[-1] == pytest.approx(float(prices[-1]))
+
+
+def bad_upload(case):
+    dates, prices = good_rows()
+    if case == "50 MB":
+        return b"Date,Close\n" + b"2020-01-01,1.0\n" * (50 * 2**20 // 15)
+    if case == "empty":
+        return b""
+    if case == "binary":
+        return bytes(range(256)) * 10
+    if case == "one column":
+        return b"Close\n1\n2\n3\n"
+    if case == "no dates":
+        return csv_bytes(["hello"] * len(prices), prices)
+    if case == "text prices":
+        return csv_bytes(dates, ["n/a"] * len(prices))
+    if case == "a non-numeric price":
+        return csv_bytes(dates, prices[:50] + ["12.3abc"] + prices[51:])
+    if case == "negative price":
+        return csv_bytes(dates, prices[:10] + ["-5"] + prices[11:])
+    if case == "missing price":
+        return csv_bytes(dates, prices[:10] + [""] + prices[11:])
+    if case == "unsorted":
+        return csv_bytes(dates[:40] + [dates[60]] + dates[41:60] + [dates[40]] + dates[61:], prices)
+    if case == "duplicate dates":
+        return csv_bytes(dates[:30] + [dates[29]] + dates[31:], prices)
+    if case == "gap":
+        return csv_bytes(dates[:50] + [str((pd.Timestamp(d) + pd.Timedelta(days=60)).date()) for d in dates[50:]],
+                         prices)
+    if case == "too short":
+        return csv_bytes(dates[:40], prices[:40])
+    raise KeyError(case)
+
+
+BAD_UPLOADS = {
+    "50 MB": "uploads are limited to 5 MB",
+    "empty": "empty",
+    "binary": "not a text CSV",
+    "one column": "at least two comma-separated columns",
+    "no dates": "holds no dates",
+    "text prices": "holds no numbers",
+    "a non-numeric price": "'12.3abc' in row 52",
+    "negative price": "row 12 has -5",
+    "missing price": "no price (first: row 12)",
+    "unsorted": "not in order",
+    "duplicate dates": "appears more than once (row 32)",
+    "gap": "gap(s) longer than 10 days",
+    "too short": f"at least {fc.LOOKBACK + 1}",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_UPLOADS))
+def test_bad_uploads_raise_a_clear_error(case):
+    with pytest.raises(fc.PriceDataError, match=BAD_UPLOADS[case].replace("(", r"\(").replace(")", r"\)")):
+        parse(bad_upload(case))
+
+
+def test_split_like_jumps_get_a_note():
+    dates, prices = good_rows()
+    prices = prices[:80] + [f"{float(p) / 2:.4f}" for p in prices[80:]]
+    _, notes = parse(csv_bytes(dates, prices))
+    assert "stock split" in notes[0]
+
+
+# ## Chart
+
+
+def test_chart_has_history_forecast_band_backtest_zoom_and_tooltips():
+    series = synthetic_series()
+    quantiles = np.sort(np.random.default_rng(2).normal(100, 5, (10, 3)), axis=1)
+    origins = np.arange(200, 290)
+    backtest = np.sort(np.random.default_rng(3).normal(100, 5, (len(origins), 3)), axis=1)
+    frame = fc.chart_frame(series, 10, quantiles, (origins, backtest))
+    assert set(frame["series"]) == {"History", "Forecast (median)", "Backtest (10-day-ahead median)"}
+    forecast = frame[frame["series"] == "Forecast (median)"]
+    assert len(forecast) == 11 and forecast["date"].min() == series.dates[-1]
+    spec = fc.forecast_chart(frame).to_dict()
+    assert len(spec["layer"]) == 3
+    assert any(param.get("select", {}).get("type") == "interval" and param.get("bind") == "scales"
+               for param in spec.get("params", []))
+    assert any("tooltip" in layer["encoding"] for layer in spec["layer"])
