@@ -17,6 +17,8 @@ samples/digits/, and the "digits" entry of models/manifest.json.
 from __future__ import annotations
 
 import argparse
+import os
+import time
 
 import numpy as np
 from PIL import Image
@@ -35,7 +37,9 @@ BATCH_SIZE = 128
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="path to mnist.npz (keras load_data layout); default: $MNIST_NPZ or download")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="skip training: re-evaluate the committed artifacts and rewrite their metrics")
     return parser.parse_args()
 
 
@@ -53,16 +57,22 @@ def load_mnist(path):
 
 
 def augment(images, labels):
-    """Random stroke width, rotation (±12°), zoom (±15%) and shift (±3 px) for a batch of digits."""
+    """Random stroke width, rotation (±6°), zoom (±6%) and shift (±2 px) for a batch of digits."""
     import tensorflow as tf
 
-    # Stroke width: dilate (max-pool) a third of the digits, erode (min-pool) a sixth, keep the rest.
+    # Stroke width: dilate (max-pool) a quarter of the digits, erode (min-pool) a tenth, keep the rest.
+    # Geometric augmentation stays mild: the app re-centres and rescales every drawing with the MNIST
+    # recipe, and stronger distortions cost test accuracy at this training budget.
     thicker = tf.nn.max_pool2d(images, ksize=3, strides=1, padding="SAME")
     thinner = -tf.nn.max_pool2d(-images, ksize=2, strides=1, padding="SAME")
     choice = tf.random.uniform([tf.shape(images)[0], 1, 1, 1])
-    images = tf.where(choice < 1 / 3, thicker, tf.where(choice < 1 / 2, thinner, images))
+    images = tf.where(choice < 0.25, thicker, tf.where(choice < 0.35, thinner, images))
     images = AFFINE_AUGMENTATION(images, training=True)
     return tf.clip_by_value(images, 0.0, 1.0), labels
+
+
+def one_hot(labels):
+    return np.eye(10, dtype=np.float32)[labels]
 
 
 def make_datasets(x_train, y_train, x_validation, y_validation):
@@ -72,20 +82,20 @@ def make_datasets(x_train, y_train, x_validation, y_validation):
     global AFFINE_AUGMENTATION
     AFFINE_AUGMENTATION = keras.Sequential(
         [
-            keras.layers.RandomRotation(12 / 360, fill_mode="constant", seed=SEED),
-            keras.layers.RandomZoom(0.15, fill_mode="constant", seed=SEED),
-            keras.layers.RandomTranslation(3 / 28, 3 / 28, fill_mode="constant", seed=SEED),
+            keras.layers.RandomRotation(6 / 360, fill_mode="constant", seed=SEED),
+            keras.layers.RandomZoom(0.06, fill_mode="constant", seed=SEED),
+            keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant", seed=SEED),
         ]
     )
     train = (
-        tf.data.Dataset.from_tensor_slices((digit_preprocessing.to_model_input(x_train), y_train))
+        tf.data.Dataset.from_tensor_slices((digit_preprocessing.to_model_input(x_train), one_hot(y_train)))
         .shuffle(len(x_train), seed=SEED)
         .batch(BATCH_SIZE)
         .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
     validation = tf.data.Dataset.from_tensor_slices(
-        (digit_preprocessing.to_model_input(x_validation), y_validation)
+        (digit_preprocessing.to_model_input(x_validation), one_hot(y_validation))
     ).batch(512)
     return train, validation
 
@@ -116,7 +126,7 @@ def build_model():
     x = layers.MaxPooling2D()(x)
     x = conv_block(x, 128)
     x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.3)(x)
+    x = layers.Dropout(0.1)(x)
     outputs = layers.Dense(10, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="digits_cnn")
 
@@ -125,16 +135,29 @@ def build_model():
 
 
 def train(model, train_data, validation_data, epochs, steps_per_epoch):
+    """Fit the model; return the wall-clock seconds of each epoch and the machine's load average after it."""
     import keras
 
-    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=epochs * steps_per_epoch, alpha=0.02)
+    epoch_log = []
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_log.append({"seconds": round(time.perf_counter() - self.start, 1),
+                              "load_average": round(os.getloadavg()[0], 2)})
+
+    schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=epochs * steps_per_epoch, alpha=0.01)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        # Label smoothing keeps the network from growing over-confident on the training digits.
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
     # verbose=2 prints one line per epoch: readable in CI logs and terminals alike.
-    model.fit(train_data, validation_data=validation_data, epochs=epochs, verbose=2)
+    model.fit(train_data, validation_data=validation_data, epochs=epochs, verbose=2, callbacks=[EpochTimer()])
+    return epoch_log
 
 
 # ## Evaluate
@@ -157,10 +180,10 @@ def evaluate_formats(x_test, y_test):
     return per_format, reference
 
 
-def recipe_accuracy(model, x_test, y_test):
+def recipe_accuracy(x_test, y_test):
     """Accuracy when the test digits first go through the app's preprocessing (crop, rescale, recentre)."""
     prepared = np.stack([digit_preprocessing.prepare_digit(image) for image in x_test])
-    predictions = model.predict(digit_preprocessing.to_model_input(prepared), verbose=0).argmax(1)
+    predictions = runtime.load("digits", "tflite").predict(digit_preprocessing.to_model_input(prepared)).argmax(1)
     return float(np.mean(predictions == y_test))
 
 
@@ -176,27 +199,22 @@ def write_samples(x_test, y_test):
         Image.fromarray(x_test[index]).save(directory / f"{digit}_mnist_test_{index}.png", optimize=True)
 
 
-def main() -> None:
-    args = parse_args()
-    data_file = common.data_path(args.data, "MNIST_NPZ")
+def train_and_export(args, data_file, x_train_full, y_train_full, x_test, y_test):
+    """Train, export every format, and write the manifest entry (its metrics are filled in by evaluate)."""
     stopwatch = common.Stopwatch()
     common.set_seed(SEED)
-    (x_train_full, y_train_full), (x_test, y_test) = load_mnist(data_file)
     x_train, y_train = x_train_full[:-VALIDATION_SIZE], y_train_full[:-VALIDATION_SIZE]
     x_validation, y_validation = x_train_full[-VALIDATION_SIZE:], y_train_full[-VALIDATION_SIZE:]
     train_data, validation_data = make_datasets(x_train, y_train, x_validation, y_validation)
 
     model = build_model()
     model.summary(print_fn=lambda line, **_: print(line))
-    train(model, train_data, validation_data, args.epochs, steps_per_epoch=len(train_data))
+    epoch_log = train(model, train_data, validation_data, args.epochs, steps_per_epoch=len(train_data))
     training_seconds = stopwatch.seconds
 
-    output_dir = paths.MODELS_DIR / "digits"
     calibration = digit_preprocessing.to_model_input(x_train[:512])
-    artifacts = export_all(model, output_dir, lambda: np.array_split(calibration, 512))
-    recipe = recipe_accuracy(model, x_test, y_test)
+    artifacts = export_all(model, paths.MODELS_DIR / "digits", lambda: np.array_split(calibration, 512))
     write_samples(x_test, y_test)
-
     entry = {
         "name": "digits",
         "title": "Handwritten digits",
@@ -214,12 +232,13 @@ def main() -> None:
             "license": "CC BY-SA 3.0",
         },
         "architecture": "CNN: 4 conv layers (32 / 64-64 / 128 filters, 3×3, batch norm, ReLU) with 2 max-pools, "
-        "global average pooling, dropout 0.3, softmax over 10 digits. Trained with augmentation "
-        "(stroke width, ±12° rotation, ±15% zoom, ±3 px shift), Adam with cosine decay.",
+        "global average pooling, dropout 0.1, softmax over 10 digits. Trained with augmentation "
+        "(stroke width, ±6° rotation, ±6% zoom, ±2 px shift), Adam with cosine decay, label smoothing 0.1.",
         "parameters": int(model.count_params()),
         "training": {
             "seconds": training_seconds,
             "epochs": args.epochs,
+            "epoch_log": epoch_log,
             "seed": SEED,
             "batch_size": BATCH_SIZE,
             "command": "python training/train_digits.py --data ../shared/data/mnist.npz",
@@ -227,12 +246,16 @@ def main() -> None:
         },
         "versions": common.versions(),
         "created": manifest_lib.utc_now(),
-        # Filled in below, once the artifacts are listed and the runtime can load them.
         "metrics": {"dataset": "MNIST", "split": "test", "n": len(x_test), "headline": "accuracy", "values": {}},
     }
     manifest_lib.update_model_entry(entry)
+    return entry
 
+
+def evaluate(entry, x_test, y_test):
+    """Measure every format on the MNIST test set and write the figures into the manifest entry."""
     per_format, reference = evaluate_formats(x_test, y_test)
+    recipe = recipe_accuracy(x_test, y_test)
     confusion = np.zeros((10, 10), dtype=int)
     np.add.at(confusion, (y_test, reference.argmax(1)), 1)
     entry["metrics"]["values"] = {
@@ -243,9 +266,20 @@ def main() -> None:
     entry["extra"] = {"confusion_matrix": confusion.tolist()}
     manifest_lib.update_model_entry(entry)
     print(f"Test accuracy {per_format['savedmodel']['accuracy']:.4f} ({len(x_test)} images); "
-          f"after app preprocessing {recipe:.4f}; trained in {training_seconds:.0f} s.")
+          f"after app preprocessing {recipe:.4f}; trained in {entry['training']['seconds']:.0f} s.")
     for name, figures in per_format.items():
         print(f"  {name:12s} {figures}")
+
+
+def main() -> None:
+    args = parse_args()
+    data_file = common.data_path(args.data, "MNIST_NPZ")
+    (x_train_full, y_train_full), (x_test, y_test) = load_mnist(data_file)
+    if args.evaluate_only:
+        entry = manifest_lib.model_entry("digits")
+    else:
+        entry = train_and_export(args, data_file, x_train_full, y_train_full, x_test, y_test)
+    evaluate(entry, x_test, y_test)
 
 
 if __name__ == "__main__":

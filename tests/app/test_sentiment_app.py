@@ -1,0 +1,157 @@
+"""AppTest: the Sentiment page scores typed text and uploaded CSVs, and explains bad input.
+
+Seams used: the example buttons (keys ``sentiment_example_<name>``), the text area (``sentiment_text``),
+the format picker (``sentiment_format``), the CSV uploader (``sentiment_csv``) and its column picker
+(``sentiment_column``).
+"""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from showcase import manifest as manifest_lib
+from showcase import paths
+
+ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
+FORMATS = list(manifest_lib.model_entry("sentiment")["artifacts"])
+
+
+def open_sentiment_page() -> AppTest:
+    app = AppTest.from_file(ENTRY, default_timeout=90)
+    app.run()
+    app.switch_page("pages/sentiment.py")
+    app.run()
+    return app
+
+
+def messages(app) -> str:
+    return " | ".join(element.value for kind in ("error", "warning", "info") for element in getattr(app, kind))
+
+
+def test_the_page_starts_with_a_prompt():
+    app = open_sentiment_page()
+    assert not app.exception
+    assert app.title[0].value == "Movie review sentiment"
+    assert "Type a review" in messages(app) and not app.metric
+
+
+@pytest.mark.parametrize("format_name", FORMATS)
+def test_typed_review_is_scored_and_explained_in_every_format(format_name):
+    app = open_sentiment_page()
+    app.selectbox(key="sentiment_format").set_value(format_name).run()
+    app.text_area(key="sentiment_text").set_value("A great, moving film with a wonderful cast.").run()
+    assert not app.exception
+    assert app.metric[0].value == "Positive"
+    assert any("This prediction took" in caption.value for caption in app.caption)
+    highlights = [block.value for block in app.markdown if "rgba(46,158,91" in block.value]
+    assert highlights and "great," in highlights[0]
+
+
+def test_example_buttons_fill_the_text_area():
+    app = open_sentiment_page()
+    app.button(key="sentiment_example_Pan").click().run()
+    assert not app.exception
+    assert app.text_area(key="sentiment_text").value.startswith("An awful, boring film")
+    assert app.metric[0].value == "Negative"
+
+
+@pytest.mark.parametrize("review, message", [
+    ("   \n\t  ", "Type a review"),
+    ("😀🎬🍿 !!! ???", "no words"),
+    ("東京の映画はとても素晴らしいです", "None of these words"),
+])
+def test_bad_text_gets_a_clear_message(review, message):
+    app = open_sentiment_page()
+    app.text_area(key="sentiment_text").set_value(review).run()
+    assert not app.exception
+    assert message in messages(app), messages(app)
+
+
+def test_a_megabyte_of_text_is_scored_in_chunks_with_a_notice():
+    app = open_sentiment_page()
+    app.text_area(key="sentiment_text").set_value("A great film, truly wonderful. " * 34_000).run()
+    assert not app.exception
+    assert app.metric[0].value == "Positive"
+    assert "only the first 100,000 were scored" in messages(app)
+    assert "scored in" in messages(app) and "chunks" in messages(app)
+
+
+def scored_tables(app):
+    """The batch results (the "How this model works" expander holds other tables)."""
+    return [frame.value for frame in app.dataframe if "probability_positive" in frame.value.columns]
+
+
+def upload(app, data: bytes, name="reviews.csv"):
+    app.file_uploader(key="sentiment_csv").set_value((name, data, "text/csv")).run()
+    return app
+
+
+def test_the_sample_csv_is_scored_with_a_table_and_a_download():
+    app = upload(open_sentiment_page(), (paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())
+    assert not app.exception
+    assert app.selectbox(key="sentiment_column").value == "review"
+    table = scored_tables(app)[0]
+    scored = table[table["review"] != ""]
+    assert set(scored["label"]) <= {"positive", "negative"} and scored["probability_positive"].between(0, 1).all()
+    assert (scored["label"] == scored["true_label"]).mean() >= 0.75
+    assert "could not be scored" in messages(app)  # the sample's deliberately empty row
+    assert app.get("download_button")
+
+
+def test_utf16_csv_with_empty_cells_keeps_every_row():
+    frame = pd.DataFrame({"id": [1, 2, 3], "texte": ["Un film génial, great acting", "", "awful and boring"]})
+    app = upload(open_sentiment_page(), frame.to_csv(index=False).encode("utf-16"))
+    assert not app.exception
+    table = scored_tables(app)[0]
+    assert len(table) == 3 and table["label"].tolist() == ["positive", "", "negative"]
+    assert "empty" in table["note"].iloc[1]
+
+
+def test_cp1252_csv_is_read_with_a_notice():
+    data = 'review\n"Un film très réussi, a great story"\n'.encode("cp1252")
+    app = upload(open_sentiment_page(), data)
+    assert not app.exception
+    assert "cp1252" in messages(app)
+    assert scored_tables(app)[0]["review"].iloc[0] == "Un film très réussi, a great story"
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(300), "does not look like a CSV"),
+    (b"id,score\n1,0.5\n2,0.75\n", "no column with text"),
+    (b"", "empty"),
+])
+def test_bad_csv_gets_a_clear_message(data, message):
+    app = upload(open_sentiment_page(), data)
+    assert not app.exception
+    assert message in messages(app), messages(app)
+    assert not scored_tables(app)
+
+
+LIGHT_SERVING_SCRIPT = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file({entry!r}, default_timeout=90)
+app.run()
+app.switch_page("pages/sentiment.py")
+app.run()
+app.text_area(key="sentiment_text").set_value("not good at all").run()
+for format_name in {formats!r}:
+    app.selectbox(key="sentiment_format").set_value(format_name).run()
+print(json.dumps({{"tensorflow_imported": "tensorflow" in sys.modules, "label": app.metric[0].value,
+                  "exceptions": len(app.exception)}}))
+"""
+
+
+def test_serving_with_tflite_or_onnx_never_imports_tensorflow():
+    light = [name for name in FORMATS if name != "savedmodel"]
+    completed = subprocess.run(
+        [sys.executable, "-c", LIGHT_SERVING_SCRIPT.format(entry=ENTRY, formats=light)],
+        capture_output=True, text=True, timeout=300, cwd=paths.REPO_ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == {
+        "tensorflow_imported": False, "label": "Negative", "exceptions": 0}

@@ -1,0 +1,114 @@
+"""Behavioural checks on the committed sentiment model in every format, its manifest entry and its speed."""
+
+import re
+import tarfile
+
+import jsonschema
+import numpy as np
+import pytest
+
+from tests.conftest import shared_file_or_skip
+from showcase import manifest as manifest_lib
+from showcase import paths, runtime, text
+from showcase.preprocessing import sentiment as recipe
+
+ENTRY = manifest_lib.model_entry("sentiment")
+FORMATS = list(ENTRY["artifacts"])
+
+
+@pytest.fixture(scope="module")
+def vocabulary():
+    return text.load_vocabulary(ENTRY)
+
+
+@pytest.fixture(scope="module", params=FORMATS)
+def predictor(request):
+    return runtime.load("sentiment", request.param)
+
+
+def probability(predictor, vocabulary, review):
+    return text.score_text(predictor, vocabulary, review).probability
+
+
+def test_manifest_entry_is_valid_and_meets_the_targets():
+    schema = manifest_lib.json.loads(manifest_lib.SCHEMA_PATH.read_text())
+    jsonschema.validate(manifest_lib.load_manifest(), schema)
+    assert ENTRY["metrics"]["n"] == 24_996
+    assert ENTRY["metrics"]["values"]["accuracy"] >= 0.89
+    for name in FORMATS:
+        assert ENTRY["metrics"]["per_format"][name]["accuracy"] >= 0.89, name
+    assert ENTRY["training"]["seconds"] <= 30 * 60
+    assert ENTRY["input"]["dtype"] == "int32" and ENTRY["input"]["shape"] == [None, recipe.WINDOW]
+
+
+def test_artifacts_and_vocabulary_match_the_manifest_and_fit_in_30_mb():
+    records = list(ENTRY["artifacts"].values()) + [ENTRY["extra"]["vocabulary"]]
+    assert [manifest_lib.verify_artifact(record) for record in records] == [None] * len(records)
+    assert sum(record["bytes"] for record in records) <= 30_000_000
+
+
+def test_negation_lowers_the_score(predictor, vocabulary):
+    assert probability(predictor, vocabulary, "not good") < probability(predictor, vocabulary, "good")
+    assert probability(predictor, vocabulary, "The movie was not good.") < probability(
+        predictor, vocabulary, "The movie was good.")
+    assert probability(predictor, vocabulary, "It was not bad at all.") > probability(
+        predictor, vocabulary, "It was bad.")
+
+
+def test_directional_expectations(predictor, vocabulary):
+    great, okay, awful = (probability(predictor, vocabulary, review)
+                          for review in ("a great, moving film", "an okay film", "an awful, boring film"))
+    assert great > okay > awful
+    assert great > 0.5 > awful
+
+
+INVARIANCE_TEMPLATES = [
+    "{} gives a strong performance in this great, moving film.",
+    "{} is wasted in an awful, boring film.",
+    "The movie was fine. {} plays the lead and the story is okay.",
+    # Known failure (see docs/sentiment.md): in a short, neutral text every n-gram weighs a lot and some first
+    # names carry sentiment learned from IMDB ("emma" 0.60 vs "linda" 0.03 here). strict: passing flags the fix.
+    pytest.param("I watched this with {} last night. Some scenes work, some do not.",
+                 marks=pytest.mark.xfail(strict=True, reason="names move short neutral texts by up to 0.57")),
+]
+NAME_PAIRS = [("John", "Maria"), ("Michael", "Aisha"), ("Emma", "Wei"), ("Robert", "Priya"), ("Sarah", "Carlos")]
+
+
+@pytest.mark.parametrize("template", INVARIANCE_TEMPLATES)
+def test_swapping_person_names_barely_moves_the_score(predictor, vocabulary, template):
+    for first, second in NAME_PAIRS:
+        difference = abs(probability(predictor, vocabulary, template.format(first))
+                         - probability(predictor, vocabulary, template.format(second)))
+        assert difference < 0.05, (template, first, second, difference)
+
+
+def test_word_effects_point_the_right_way(predictor, vocabulary):
+    review = "The plot was awful and boring, but the acting was great and the ending wonderful."
+    effects = dict(zip(recipe.words(review), text.word_effects(predictor, vocabulary, review)))
+    assert effects["great"] > 0 and effects["wonderful"] > 0
+    assert effects["awful"] < 0 and effects["boring"] < 0
+
+
+def test_formats_agree(vocabulary):
+    reviews = text.read_csv_upload((paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())[0]["review"]
+    batch = np.concatenate([vocabulary.encode_chunks(review) for review in reviews if review.strip()])
+    reference = runtime.load("sentiment", "savedmodel").predict(batch)
+    for name in FORMATS:
+        tolerance = 0.03 if name == "tflite_int8" else 1e-4
+        np.testing.assert_allclose(runtime.load("sentiment", name).predict(batch), reference, atol=tolerance)
+
+
+@pytest.mark.shared_data
+def test_accuracy_through_the_serving_path_on_imdb_test_reviews(vocabulary):
+    """Every 10th test review scored as the page scores it (TFLite, chunked) matches the manifest's accuracy."""
+    member = re.compile(r"aclImdb/test/(pos|neg)/\d+_\d+\.txt$")
+    reviews, labels = [], []
+    with tarfile.open(shared_file_or_skip("data/aclImdb_v1_labeled.tar.gz"), "r:gz") as archive:
+        for index, entry in enumerate(item for item in archive if member.match(item.name)):
+            if index % 10 == 0:
+                reviews.append(archive.extractfile(entry).read().decode("utf-8"))
+                labels.append(entry.name.split("/")[2] == "pos")
+    predictor = runtime.load("sentiment", "tflite")
+    predictions = [text.score_text(predictor, vocabulary, review).probability >= 0.5 for review in reviews]
+    assert len(reviews) == 2500
+    assert np.mean(np.array(predictions) == np.array(labels)) >= 0.88

@@ -1,0 +1,155 @@
+"""The sentiment recipe (normalization, n-gram ids, chunks) and the serving helpers, with a fake predictor.
+
+The fake predictor scores a chunk by how many of its ids belong to "good" terms, so these tests check the
+plumbing (chunking, averaging, word shares, CSV handling) without the trained model.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from showcase import text
+from showcase.preprocessing import sentiment as recipe
+
+VOCABULARY = recipe.Vocabulary(["the", "film", "good", "not", "bad", "not good", "good film", "great"])
+POSITIVE_IDS = {VOCABULARY.ids[term] for term in ("good", "good film", "great")}
+NEGATIVE_IDS = {VOCABULARY.ids[term] for term in ("bad", "not good")}
+
+
+class FakePredictor:
+    """p(positive) = sigmoid(#positive ids - #negative ids), one row per chunk, like the real model's output."""
+
+    format_name = "fake"
+
+    def __init__(self):
+        self.calls = []
+
+    def predict(self, batch):
+        batch = np.asarray(batch)
+        assert batch.dtype == np.int32 and batch.shape[1] == recipe.WINDOW
+        self.calls.append(batch.shape)
+        positive = np.isin(batch, list(POSITIVE_IDS)).sum(1)
+        negative = np.isin(batch, list(NEGATIVE_IDS)).sum(1)
+        return (1 / (1 + np.exp(-(positive - negative)))).astype(np.float32)[:, None]
+
+
+def test_normalize_strips_html_punctuation_and_apostrophes():
+    raw = "I <b>didn&#39;t</b> LIKE it.<br /><br />Not good -- at all!!! 😀"
+    assert recipe.normalize(raw) == "i didnt like it not good at all"
+
+
+def test_non_latin_words_survive_and_emoji_vanish():
+    assert recipe.words("Très bien 東京 👍👍") == ["très", "bien", "東京"]
+    assert recipe.words("😀 🎬 !!! ...") == []
+
+
+def test_pieces_map_back_onto_the_words():
+    raw = "It's <i>great</i>,honestly!<br />Not bad... 5/10"
+    assert [word for _, piece_words in recipe.pieces(raw) for word in piece_words] == recipe.words(raw)
+
+
+def test_ngrams_are_unigrams_then_bigrams():
+    assert recipe.ngrams(["not", "good", "film"]) == ["not", "good", "film", "not good", "good film"]
+
+
+def test_encoding_pads_to_the_window_and_drops_unknown_terms():
+    ids = VOCABULARY.encode_chunks("Not good, the film!")
+    expected = [VOCABULARY.ids[t] for t in ("not", "good", "the", "film", "not good")]
+    assert ids.shape == (1, recipe.WINDOW) and ids.dtype == np.int32
+    assert ids[0, : len(expected)].tolist() == expected and not ids[0, len(expected):].any()
+
+
+def test_long_texts_are_cut_into_chunks():
+    ids = VOCABULARY.encode_chunks("good " * (2 * recipe.WORDS_PER_CHUNK + 5))
+    assert ids.shape == (3, recipe.WINDOW)
+    assert (ids[2] != 0).sum() == 5 + 0  # five unigrams; "good good" is not in the vocabulary
+
+
+def test_vocabulary_round_trips_through_its_file(tmp_path):
+    path = VOCABULARY.save(tmp_path / "vocabulary.txt")
+    assert recipe.Vocabulary.load(path).ids == VOCABULARY.ids
+
+
+def test_vocabulary_is_built_from_document_frequency():
+    vocabulary = recipe.Vocabulary.build(["good film", "good film", "good day", "bad"], max_terms=2, min_documents=2)
+    assert vocabulary.terms == ["good", "film"]
+
+
+def test_score_averages_the_chunks():
+    fake = FakePredictor()
+    long_review = "good " * recipe.WORDS_PER_CHUNK + "bad " * recipe.WORDS_PER_CHUNK
+    score = text.score_text(fake, VOCABULARY, long_review)
+    assert len(score.chunk_probabilities) == 2 and fake.calls == [(2, recipe.WINDOW)]
+    assert score.probability == pytest.approx(np.mean(score.chunk_probabilities))
+
+
+@pytest.mark.parametrize("bad_text", ["", "   \n\t ", "😀🎬!!"])
+def test_empty_or_wordless_text_is_refused_with_a_message(bad_text):
+    with pytest.raises(text.TextInputError, match="empty|no words"):
+        text.score_text(FakePredictor(), VOCABULARY, bad_text)
+
+
+def test_a_megabyte_of_text_is_cut_with_a_flag():
+    score = text.score_text(FakePredictor(), VOCABULARY, "good film. " * 100_000)
+    assert score.truncated
+    assert score.words == len(recipe.words(("good film. " * 100_000)[: text.MAX_CHARACTERS]))
+
+
+def test_word_shares_follow_the_words():
+    effects = text.word_effects(FakePredictor(), VOCABULARY, "the film is not good but great")
+    by_word = dict(zip(recipe.words("the film is not good but great"), effects))
+    assert by_word["great"] > 0 and by_word["not"] < 0 and by_word["the"] == 0
+
+
+def test_highlighted_pieces_keep_the_visitors_text():
+    review = "Great film!!! 😀"
+    pieces = text.highlighted_pieces(review, text.word_effects(FakePredictor(), VOCABULARY, review))
+    assert [surface for surface, _ in pieces] == ["Great", "film!!!", "😀"]
+    assert pieces[0][1] > 0 and pieces[2][1] is None
+
+
+def csv_bytes(frame, **options):
+    return frame.to_csv(index=False, **options).encode(options.pop("encoding", "utf-8"))
+
+
+def test_csv_rows_are_scored_and_empty_cells_get_a_note():
+    frame = pd.DataFrame({"id": [1, 2, 3], "review": ["a good film", "", "bad, bad"]})
+    table, encoding = text.read_csv_upload(csv_bytes(frame))
+    assert encoding == "utf-8-sig" and text.text_columns(table) == ["review"]
+    scored = text.score_table(FakePredictor(), VOCABULARY, table, "review")
+    assert scored["label"].tolist() == ["positive", "", "negative"]
+    assert np.isnan(scored["probability_positive"][1]) and "empty" in scored["note"][1]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
+def test_csv_in_other_encodings_is_read(encoding):
+    frame = pd.DataFrame({"review": ["Très bon film, génial", "mauvais"]})
+    table, used = text.read_csv_upload(frame.to_csv(index=False).encode(encoding))
+    assert table["review"][0] == "Très bon film, génial" and used == encoding
+
+
+def test_semicolon_separated_csv_is_read():
+    table, _ = text.read_csv_upload("id;review\n1;good film\n2;bad film\n".encode())
+    assert list(table.columns) == ["id", "review"]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "binary"),
+    (b'review\n"an unterminated quote\n', "could not be read"),
+    ("review\nGood, but long\n".encode(), "more fields than the header"),
+])
+def test_files_that_are_not_csv_get_a_message(data, message):
+    with pytest.raises(text.TextInputError, match=message):
+        text.read_csv_upload(data)
+
+
+def test_a_csv_without_text_has_no_text_column():
+    table, _ = text.read_csv_upload(b"id,score\n1,0.5\n2,0.7\n")
+    assert text.text_columns(table) == []
+
+
+def test_rows_beyond_the_limit_are_left_out():
+    data = ("review\n" + "good film\n" * (text.MAX_CSV_ROWS + 50)).encode()
+    table, _ = text.read_csv_upload(data)
+    assert len(text.score_table(FakePredictor(), VOCABULARY, table, "review")) == text.MAX_CSV_ROWS
