@@ -191,11 +191,19 @@ def recipe_accuracy(x_test, y_test):
 
 
 def write_samples(x_test, y_test):
-    """Save the first test image of each digit as a small PNG for the app's sample picker and the tests."""
+    """Save one typical test image per digit as a small PNG, for the app's sample picker and the tests.
+
+    "Typical" is chosen without the model: the test image closest to its class's mean image.
+    """
     directory = paths.SAMPLES_DIR / "digits"
     directory.mkdir(parents=True, exist_ok=True)
+    for old_sample in directory.glob("*.png"):
+        old_sample.unlink()
+    images = x_test.astype(np.float32)
     for digit in range(10):
-        index = int(np.flatnonzero(y_test == digit)[0])
+        indices = np.flatnonzero(y_test == digit)
+        distances = ((images[indices] - images[indices].mean(axis=0)) ** 2).sum(axis=(1, 2))
+        index = int(indices[np.argmin(distances)])
         Image.fromarray(x_test[index]).save(directory / f"{digit}_mnist_test_{index}.png", optimize=True)
 
 
@@ -214,7 +222,6 @@ def train_and_export(args, data_file, x_train_full, y_train_full, x_test, y_test
 
     calibration = digit_preprocessing.to_model_input(x_train[:512])
     artifacts = export_all(model, paths.MODELS_DIR / "digits", lambda: np.array_split(calibration, 512))
-    write_samples(x_test, y_test)
     entry = {
         "name": "digits",
         "title": "Handwritten digits",
@@ -280,6 +287,7 @@ def main() -> None:
     else:
         entry = train_and_export(args, data_file, x_train_full, y_train_full, x_test, y_test)
     evaluate(entry, x_test, y_test)
+    write_samples(x_test, y_test)
 
 
 if __name__ == "__main__":
