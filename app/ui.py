@@ -141,7 +141,7 @@ def probability_chart(labels: Sequence[str], probabilities: np.ndarray, highligh
         .mark_bar()
         .encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            y=alt.Y("class:N", sort=list(labels), title=None),
+            y=alt.Y("class:N", sort=list(labels), title=None, axis=alt.Axis(labelOverlap=False)),
             color=alt.condition("datum.predicted", alt.value("#ff4b4b"), alt.value("#9aa5b1")),
             tooltip=["class", alt.Tooltip("probability:Q", format=".2%")],
         )

@@ -87,7 +87,7 @@ with right:
         probabilities, milliseconds = ui.timed_predict(predictor, to_model_input(prepared))
         probabilities = probabilities[0]
         digit = int(np.argmax(probabilities))
-        st.metric("Prediction", f"{digit}", f"{probabilities[digit]:.1%} confident", delta_color="off")
+        st.metric("Prediction", f"{digit}", f"{probabilities[digit]:.1%} confident", delta_color="off", delta_arrow="off")
         ui.probability_chart(entry["labels"], probabilities)
         picture, text = st.columns([1, 2])
         picture.image(Image.fromarray((prepared * 255).astype(np.uint8)).resize((112, 112), Image.Resampling.NEAREST),
