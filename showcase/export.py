@@ -9,6 +9,8 @@ TensorFlow is imported inside the functions, so importing this module stays chea
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -52,25 +54,72 @@ def export_onnx(model, path: Path) -> Path:
     return path
 
 
-def export_all(
-    model,
+def export_onnx_from_savedmodel(savedmodel_dir: Path, path: Path, opset: int = 17) -> Path:
+    """ONNX through ``python -m tf2onnx.convert --saved-model`` (its serving signature), for SavedModels
+    that were not written by Keras 3 (e.g. tf_keras models holding TF Hub layers)."""
+    command = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(savedmodel_dir),
+               "--output", str(path), "--opset", str(opset)]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"tf2onnx failed:\n{completed.stderr[-4000:]}")
+    return path
+
+
+def export_serving_savedmodel(model, directory: Path, input_signature) -> Path:
+    """A SavedModel with a ``serve`` function (the runtime's entry point) for any callable TF model.
+
+    Keras 3 models use ``model.export``; this is the path for tf_keras models (e.g. around
+    ``tensorflow_hub.KerasLayer``) and plain ``tf.Module``s. ``input_signature`` is a list with ONE
+    ``tf.TensorSpec``.
+    """
+    import tensorflow as tf
+
+    shutil.rmtree(directory, ignore_errors=True)
+    root = tf.Module()
+    # Track the variables, not the model: the SavedModel then holds only the serving function's graph,
+    # not one traced function per layer for Keras to revive (several MB for a MobileNet).
+    root.model_variables = list(model.variables)
+    root.serve = tf.function(lambda inputs: model(inputs, training=False), input_signature=input_signature)
+    tf.saved_model.save(root, str(directory), signatures={"serving_default": root.serve})
+    return directory
+
+
+def export_all_from_savedmodel(
+    savedmodel_dir: Path,
     output_dir: Path,
     representative_batches: Callable[[], Iterable[np.ndarray]] | None = None,
+    onnx_export: Callable[[Path], Path] | None = None,
 ) -> dict[str, Path]:
-    """Write every serving format of ``model`` into ``output_dir``; return format name -> path.
+    """Convert a SavedModel already written (by ``model.export`` or ``export_serving_savedmodel``) into
+    model.tflite, model_int8.tflite and model.onnx beside it; return format name -> path.
 
-    ``representative_batches`` yields float32 batches of real training inputs (a few hundred samples in
-    all) for int8 calibration; without it, no int8 artifact is written.
+    ``onnx_export`` writes the ONNX file to the path it is given; by default tf2onnx converts the SavedModel.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
-    savedmodel_dir = export_savedmodel(model, output_dir / "savedmodel")
+    onnx_path = output_dir / "model.onnx"
     artifacts = {
         "savedmodel": savedmodel_dir,
         "tflite": export_tflite(savedmodel_dir, output_dir / "model.tflite"),
-        "onnx": export_onnx(model, output_dir / "model.onnx"),
+        "onnx": onnx_export(onnx_path) if onnx_export else export_onnx_from_savedmodel(savedmodel_dir, onnx_path),
     }
     if representative_batches is not None:
         artifacts["tflite_int8"] = export_tflite_int8(
             savedmodel_dir, output_dir / "model_int8.tflite", representative_batches
         )
     return artifacts
+
+
+def export_all(
+    model,
+    output_dir: Path,
+    representative_batches: Callable[[], Iterable[np.ndarray]] | None = None,
+) -> dict[str, Path]:
+    """Write every serving format of a Keras 3 ``model`` into ``output_dir``; return format name -> path.
+
+    ``representative_batches`` yields float32 batches of real training inputs (a few hundred samples in
+    all) for int8 calibration; without it, no int8 artifact is written.
+    """
+    savedmodel_dir = export_savedmodel(model, output_dir / "savedmodel")
+    return export_all_from_savedmodel(
+        savedmodel_dir, output_dir, representative_batches, onnx_export=lambda path: export_onnx(model, path)
+    )
