@@ -148,7 +148,10 @@ def app_cold_start(timeout: float = 60.0) -> dict[str, Any]:
         return result
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
         if browser_session is not None:
             browser_session[1].close()
             browser_session[0].stop()

@@ -1,0 +1,244 @@
+"""Anomaly detection with an autoencoder: scores, corruptions, thresholds and detection metrics.
+
+The autoencoder (``training/train_autoencoder.py``) learns to reconstruct handwritten digits. Whatever it
+cannot reconstruct well is unlike the digits it was trained on. Everything here is a pure NumPy function
+shared by the training script (evaluation), the app (serving) and the tests, so that a score means the
+same thing everywhere and for every serving format:
+
+- ``reconstruction_error``: the anomaly score, the mean squared error between an image and its
+  reconstruction (one number per image), and ``error_map``, the same error per pixel;
+- ``gaussian_noise``, ``occlusion_blocks``, ``invert``: the corruptions that turn test digits into the
+  anomaly sets of the evaluation;
+- ``choose_threshold``, ``roc_auc``, ``precision_recall``: the threshold and the detection metrics;
+- ``read_idx_images``: a parser for the idx files Fashion-MNIST (and MNIST) are distributed in.
+"""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import numpy as np
+
+from showcase.preprocessing import digits as digit_preprocessing
+
+IMAGE_SIZE = 28
+# The threshold is this percentile of the validation digits' scores: about 1% of normal digits are flagged.
+THRESHOLD_PERCENTILE = 99.0
+# The corruptions of the evaluation, with their default strengths (documented in docs/anomaly.md).
+NOISE_SIGMA = 0.3
+OCCLUSION_BLOCKS = 2
+OCCLUSION_SIZE = (6, 10)
+OCCLUSION_LEVEL = (0.5, 1.0)
+# Histograms on the page use logarithmic bins: scores span three orders of magnitude.
+HISTOGRAM_RANGE = (1e-4, 1.0)
+HISTOGRAM_BINS = 48
+
+
+# ## Scores
+
+
+def _as_images(batch: np.ndarray, name: str) -> np.ndarray:
+    """(n, 28, 28) or (n, 28, 28, 1) float array -> (n, 28, 28) float32, with a helpful error otherwise."""
+    array = np.asarray(batch, dtype=np.float32)
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"Expected {name} of shape (n, 28, 28) or (n, 28, 28, 1), got {np.shape(batch)}.")
+    return array
+
+
+def error_map(images: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
+    """Squared error per pixel, shape (n, 28, 28)."""
+    images = _as_images(images, "images")
+    reconstructions = _as_images(reconstructions, "reconstructions")
+    if images.shape != reconstructions.shape:
+        raise ValueError(f"{images.shape[0]} images but {reconstructions.shape[0]} reconstructions.")
+    return np.square(images - reconstructions)
+
+
+def reconstruction_error(images: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
+    """The anomaly score: mean squared reconstruction error of each image, shape (n,), float64.
+
+    Summed in float64 so that the score does not depend on the order of a float32 sum.
+    """
+    return error_map(images, reconstructions).astype(np.float64).mean(axis=(1, 2))
+
+
+def is_anomaly(scores: np.ndarray | float, threshold: float) -> np.ndarray | bool:
+    """An image is an anomaly when its score is above the threshold."""
+    return np.asarray(scores) > threshold
+
+
+# ## Corruptions (each returns a new float32 batch in [0, 1]; ``rng`` is a numpy Generator)
+
+
+def gaussian_noise(images: np.ndarray, rng: np.random.Generator, sigma: float = NOISE_SIGMA) -> np.ndarray:
+    """Add independent Gaussian noise of standard deviation ``sigma`` to every pixel, then clip to [0, 1]."""
+    if sigma < 0:
+        raise ValueError(f"The noise level sigma must be non-negative, got {sigma}.")
+    images = _as_images(images, "images")
+    return np.clip(images + rng.normal(0.0, sigma, images.shape), 0.0, 1.0).astype(np.float32)
+
+
+def occlusion_blocks(
+    images: np.ndarray,
+    rng: np.random.Generator,
+    blocks: int = OCCLUSION_BLOCKS,
+    size: tuple[int, int] = OCCLUSION_SIZE,
+    level: tuple[float, float] = OCCLUSION_LEVEL,
+) -> np.ndarray:
+    """Paste ``blocks`` solid squares on each image, like stickers over the paper.
+
+    Each square has a side drawn uniformly from ``size`` (inclusive), a random position fully inside the
+    image, and a grey level drawn uniformly from ``level``. ``level=(0, 0)`` gives black blocks, which
+    only erase ink.
+    """
+    low, high = size
+    if not 1 <= low <= high <= IMAGE_SIZE:
+        raise ValueError(f"Block sizes must satisfy 1 <= low <= high <= {IMAGE_SIZE}, got {size}.")
+    corrupted = _as_images(images, "images").copy()
+    for image in corrupted:
+        for _ in range(blocks):
+            side = int(rng.integers(low, high + 1))
+            top, left = rng.integers(0, IMAGE_SIZE - side + 1, size=2)
+            image[top : top + side, left : left + side] = rng.uniform(*level)
+    return corrupted
+
+
+def invert(images: np.ndarray) -> np.ndarray:
+    """Swap ink and background: black ink on white paper."""
+    return (1.0 - _as_images(images, "images")).astype(np.float32)
+
+
+def uniform_noise(rng: np.random.Generator, count: int = 1) -> np.ndarray:
+    """Images of pure noise: every pixel uniform in [0, 1]."""
+    return rng.uniform(0.0, 1.0, (count, IMAGE_SIZE, IMAGE_SIZE)).astype(np.float32)
+
+
+# ## Threshold and metrics
+
+
+def choose_threshold(validation_scores: np.ndarray, percentile: float = THRESHOLD_PERCENTILE) -> float:
+    """The score above which an image is flagged: a percentile of the normal validation scores."""
+    scores = np.asarray(validation_scores, dtype=np.float64)
+    if scores.size == 0:
+        raise ValueError("Cannot choose a threshold without validation scores.")
+    if not 0 < percentile < 100:
+        raise ValueError(f"The percentile must lie strictly between 0 and 100, got {percentile}.")
+    return float(np.percentile(scores, percentile))
+
+
+def roc_auc(normal_scores: np.ndarray, anomaly_scores: np.ndarray) -> float:
+    """Area under the ROC curve with the anomalies as positives: the probability that a random anomaly
+    scores higher than a random normal image (ties count one half). Computed from ranks (Mann-Whitney U).
+    """
+    normal = np.asarray(normal_scores, dtype=np.float64).ravel()
+    anomaly = np.asarray(anomaly_scores, dtype=np.float64).ravel()
+    if normal.size == 0 or anomaly.size == 0:
+        raise ValueError("ROC-AUC needs at least one normal and one anomalous score.")
+    combined = np.concatenate([normal, anomaly])
+    order = np.argsort(combined, kind="mergesort")
+    sorted_scores = combined[order]
+    ranks = np.empty(combined.size, dtype=np.float64)
+    # Average ranks over ties (1-based), so equal scores count one half each way.
+    unique, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    average_rank = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(average_rank, counts)
+    anomaly_rank_sum = ranks[normal.size :].sum()
+    u_statistic = anomaly_rank_sum - anomaly.size * (anomaly.size + 1) / 2.0
+    return float(u_statistic / (normal.size * anomaly.size))
+
+
+def precision_recall(normal_scores: np.ndarray, anomaly_scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Precision, recall and false-positive rate of the rule "score > threshold", anomalies as positives."""
+    normal_flagged = int(np.sum(is_anomaly(normal_scores, threshold)))
+    anomaly_flagged = int(np.sum(is_anomaly(anomaly_scores, threshold)))
+    anomaly_count = int(np.size(anomaly_scores))
+    flagged = normal_flagged + anomaly_flagged
+    return {
+        "precision": anomaly_flagged / flagged if flagged else 0.0,
+        "recall": anomaly_flagged / anomaly_count if anomaly_count else 0.0,
+        "false_positive_rate": normal_flagged / int(np.size(normal_scores)) if np.size(normal_scores) else 0.0,
+    }
+
+
+def detection_report(normal_scores: np.ndarray, anomaly_scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """ROC-AUC plus precision/recall at the threshold, rounded for the manifest."""
+    report = {"roc_auc": roc_auc(normal_scores, anomaly_scores)}
+    report.update(precision_recall(normal_scores, anomaly_scores, threshold))
+    return {name: round(float(value), 5) for name, value in report.items()}
+
+
+def log_histogram(
+    scores: np.ndarray, score_range: tuple[float, float] = HISTOGRAM_RANGE, bins: int = HISTOGRAM_BINS
+) -> dict[str, Any]:
+    """Counts of scores in logarithmic bins; scores outside the range land in the first or last bin."""
+    edges = np.geomspace(score_range[0], score_range[1], bins + 1)
+    clipped = np.clip(np.asarray(scores, dtype=np.float64), edges[0], edges[-1])
+    counts, _ = np.histogram(clipped, bins=edges)
+    return {"edges": [float(f"{edge:.6g}") for edge in edges], "counts": counts.astype(int).tolist()}
+
+
+# ## Page input
+
+
+def prepare_input(image) -> tuple[np.ndarray, bool]:
+    """Turn a page input (PIL image or array) into the model's (28, 28) float32 image in [0, 1].
+
+    An image already in MNIST's layout (28×28, one grey channel) is used exactly as it is, as in the
+    evaluation: a Fashion-MNIST image or an inverted digit must stay what it is. Anything else (a canvas
+    drawing, a photo) goes through the Digits page's MNIST recipe (``prepare_digit``), which crops to the
+    ink, rescales it to 20 px and centres it. Returns the image and whether the recipe was applied.
+    Raises ``digits.EmptyImageError`` when there is nothing to see.
+    """
+    pixels = np.asarray(image)
+    if pixels.shape == (IMAGE_SIZE, IMAGE_SIZE):
+        values = pixels.astype(np.float32) / (255.0 if pixels.dtype == np.uint8 else 1.0)
+        if float(values.max() - values.min()) < digit_preprocessing.MIN_CONTRAST:
+            raise digit_preprocessing.EmptyImageError("The image is blank: every pixel has the same grey level.")
+        return np.clip(values, 0.0, 1.0), False
+    return digit_preprocessing.prepare_digit(image), True
+
+
+# ## Pictures for the page
+
+
+# Anchor colours of a perceptually ordered black-red-yellow-white ramp (like matplotlib's "inferno").
+_HEAT_COLOURS = np.array(
+    [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39],
+     [252, 255, 164]],
+    dtype=np.float64,
+)
+
+
+def heat_map_rgb(errors: np.ndarray, vmax: float | None = None) -> np.ndarray:
+    """Colour a (28, 28) error map: 0 is black, ``vmax`` (default: its maximum) is pale yellow. uint8 RGB."""
+    errors = np.asarray(errors, dtype=np.float64)
+    if errors.ndim != 2:
+        raise ValueError(f"Expected one 2-D error map, got shape {errors.shape}.")
+    top = float(vmax) if vmax else float(errors.max())
+    scaled = np.clip(errors / top, 0.0, 1.0) if top > 0 else np.zeros_like(errors)
+    positions = scaled * (len(_HEAT_COLOURS) - 1)
+    lower = np.floor(positions).astype(int).clip(0, len(_HEAT_COLOURS) - 2)
+    fraction = (positions - lower)[..., None]
+    colours = _HEAT_COLOURS[lower] * (1 - fraction) + _HEAT_COLOURS[lower + 1] * fraction
+    return colours.round().astype(np.uint8)
+
+
+# ## Data files
+
+
+def read_idx_images(data: bytes) -> np.ndarray:
+    """Parse an idx3 image file (optionally gzip-compressed), as MNIST and Fashion-MNIST ship: uint8 (n, rows, cols)."""
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    if len(data) < 16 or data[:4] != b"\x00\x00\x08\x03":
+        raise ValueError("Not an idx3 image file of unsigned bytes (its magic number should be 0x00000803).")
+    count, rows, cols = (int.from_bytes(data[offset : offset + 4], "big") for offset in (4, 8, 12))
+    expected = 16 + count * rows * cols
+    if len(data) != expected:
+        raise ValueError(f"The idx file holds {len(data)} bytes; its header announces {expected}.")
+    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
