@@ -1,0 +1,107 @@
+"""Flowers: upload a flower photo (or click a sample); an ImageNet MobileNetV2 fine-tuned on tf_flowers names it."""
+
+import altair as alt
+import streamlit as st
+import ui
+from PIL import Image
+
+from showcase import flowers
+from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError
+from showcase.preprocessing.flowers import prepare_photo
+
+INPUTS = ("Upload a photo", "Sample gallery")
+
+st.title("Flowers")
+st.write(
+    "Upload a photo of a **daisy, dandelion, rose, sunflower or tulip** — any size, JPEG, PNG, WebP, BMP or GIF. "
+    "The photo is turned upright (EXIF), its centre square is resized to 224×224, and a MobileNetV2 pretrained "
+    "on ImageNet and fine-tuned on the tf_flowers photos names it."
+)
+entry = ui.model_entry_or_stop("flowers")
+
+
+def uploaded_photo():
+    upload = st.file_uploader("A flower photo", type=list(ACCEPTED_EXTENSIONS), key="flowers_upload")
+    if upload is None:
+        return None, None
+    image, view = prepare_photo(upload.getvalue())
+    return image, view
+
+
+def gallery_photo():
+    samples = flowers.sample_photos()
+    st.caption("Validation photos the model never trained on (CC BY 2.0, credits in samples/flowers/CREDITS.md). "
+               "Click one to classify it.")
+    for row_start in range(0, len(samples), 5):
+        for column, path in zip(st.columns(5), samples[row_start:row_start + 5]):
+            with column:
+                st.image(Image.open(path), width="stretch")
+                if st.button(flowers.sample_label(path), key=f"flowers_sample_{path.stem}", width="stretch"):
+                    st.session_state.flowers_sample = path.name
+    chosen = st.session_state.get("flowers_sample")
+    if chosen is None or not (flowers.SAMPLE_DIR / chosen).exists():
+        return None, None
+    return prepare_photo((flowers.SAMPLE_DIR / chosen).read_bytes())
+
+
+left, right = st.columns(2, gap="large")
+with left:
+    source = st.radio("Input", INPUTS, horizontal=True, key="flowers_input", label_visibility="collapsed")
+    image, view, problem = None, None, None
+    try:
+        image, view = uploaded_photo() if source == INPUTS[0] else gallery_photo()
+    except ImageInputError as error:
+        problem = str(error)
+    if image is not None:
+        st.image(flowers.display_copy(image), caption=f"Your photo ({image.width}×{image.height})")
+
+with right:
+    format_name = ui.format_selector(entry, key="flowers_format")
+    if problem:
+        st.warning(problem, icon=":material/error:")
+    elif view is None:
+        st.info("Upload a flower photo or click a sample to see the prediction.", icon=":material/local_florist:")
+    else:
+        predictor = ui.predictor_or_stop("flowers", format_name)
+        probabilities, milliseconds = ui.timed_predict(predictor, view[None])
+        result = flowers.verdict(probabilities, entry)
+        if result.sure:
+            st.metric("Prediction", result.label, f"{result.confidence:.1%} confident", delta_color="off")
+        else:
+            st.warning(
+                f"**Not sure — is this one of the five flowers?** The best guess is *{result.label}* at only "
+                f"{result.confidence:.1%}, below the {flowers.threshold(entry):.0%} this model needs to be right "
+                f"{entry['extra']['not_sure']['accuracy_above']:.0%} of the time on validation photos.",
+                icon=":material/help:",
+            )
+        ui.probability_chart(entry["labels"], result.probabilities)
+        picture, text = st.columns([1, 2])
+        picture.image(Image.fromarray((view * 255).round().astype("uint8")), caption="What the model saw (224×224)")
+        with text:
+            ui.latency_caption(milliseconds, format_name)
+
+st.subheader("How well it does on held-out photos")
+metrics = entry["metrics"]
+st.write(
+    f"Validation accuracy **{metrics['values']['accuracy']:.1%}** on {metrics['n']} photos the model never trained "
+    f"on ({metrics['split']}). The \"not sure\" threshold ({flowers.threshold(entry):.0%}) keeps "
+    f"{entry['extra']['not_sure']['coverage']:.0%} of those predictions."
+)
+matrix_column, table_column = st.columns([3, 2], gap="large")
+with matrix_column:
+    confusion = flowers.confusion_frame(entry)
+    base = alt.Chart(confusion).encode(
+        x=alt.X("predicted class:N", sort=entry["labels"]), y=alt.Y("true class:N", sort=entry["labels"])
+    )
+    heatmap = base.mark_rect().encode(color=alt.Color("photos:Q", scale=alt.Scale(scheme="blues"), legend=None),
+                                      tooltip=["true class", "predicted class", "photos"])
+    labels = base.mark_text().encode(text="photos:Q", color=alt.condition("datum.photos > 60", alt.value("white"),
+                                                                          alt.value("black")))
+    st.altair_chart((heatmap + labels).properties(height=260, title="Confusion matrix (validation)"),
+                    width="stretch")
+with table_column:
+    st.dataframe(flowers.per_class_frame(entry), hide_index=True,
+                 column_config={"precision": st.column_config.NumberColumn(format="%.3f"),
+                                "recall": st.column_config.NumberColumn(format="%.3f")})
+
+ui.how_this_model_works(entry)
