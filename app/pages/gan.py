@@ -1,0 +1,127 @@
+"""Digit GAN: pick a digit and a seed, generate a grid, and walk the latent space between two seeds."""
+
+import numpy as np
+import streamlit as st
+import ui
+
+from showcase import generation
+from showcase.manifest import FORMAT_LABELS
+
+DIGIT_OPTIONS = ["any", *range(10)]
+GRID_SIZES = [1, 2, 3, 4, 5, 6]
+DEFAULTS = {"digit": "any", "seed": 42, "size": 4}
+# The Digits classifier reads every generated sample; LiteRT keeps the page free of TensorFlow.
+CLASSIFIER_FORMAT = "tflite"
+
+st.title("Digit GAN")
+st.write(
+    "A conditional DCGAN trained on MNIST draws the digit you ask for. A **seed** fixes the random latent "
+    "vectors, so the same digit, seed and grid size always give the same picture: share the page's address "
+    "and others see your grid. Under each sample, the project's Digits classifier says what it reads."
+)
+entry = ui.model_entry_or_stop("gan")
+
+
+def shared_settings():
+    """Digit, seed and grid size from the address (?digit=7&seed=42&size=4), else the defaults."""
+    params, problems = dict(DEFAULTS), []
+    digit = st.query_params.get("digit", "any")
+    if digit != "any":
+        if digit.isdigit() and int(digit) < 10:
+            params["digit"] = int(digit)
+        else:
+            problems.append(f"digit {digit!r} (expected any or 0-9)")
+    for name, valid in (("seed", range(generation.MAX_SEED + 1)), ("size", GRID_SIZES)):
+        value = st.query_params.get(name)
+        if value is not None:
+            if value.isdigit() and int(value) in valid:
+                params[name] = int(value)
+            else:
+                problems.append(f"{name} {value!r}")
+    if problems:
+        st.warning("Ignored from the address: " + ", ".join(problems) + ". Using the defaults instead.")
+    return params
+
+
+def classifier():
+    """The Digits model that reads every sample, or None (with a note) when this checkout has not trained it."""
+    if "digits" not in ui.manifest()["models"]:
+        st.info("Train the Digits model (`python training/train_digits.py`) to see what it reads in each sample.")
+        return None
+    return ui.predictor_or_stop("digits", CLASSIFIER_FORMAT)
+
+
+def verdict_caption(requested: int, probabilities: np.ndarray | None) -> str | None:
+    if probabilities is None:
+        return None
+    read = int(np.argmax(probabilities))
+    mark = "✓" if read == requested else "✗"
+    return f"{mark} reads {read} · {probabilities[read]:.0%}"
+
+
+def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
+    return generation.image_grid(image[None], columns=1, scale=scale, padding=0)
+
+
+initial = shared_settings()
+left, right = st.columns([1, 2], gap="large")
+with left:
+    with st.form("gan_settings"):
+        digit = st.selectbox("Digit", DIGIT_OPTIONS, index=DIGIT_OPTIONS.index(initial["digit"]), key="gan_digit",
+                             help="'any' lets the seed choose a digit for every sample.")
+        seed = st.number_input("Seed", 0, generation.MAX_SEED, initial["seed"], step=1, key="gan_seed")
+        size = st.select_slider("Grid size", GRID_SIZES, initial["size"], format_func=lambda n: f"{n}×{n}",
+                                key="gan_size")
+        st.form_submit_button("Generate", icon=":material/auto_awesome:", type="primary")
+    format_name = ui.format_selector(entry, key="gan_format")
+    st.query_params.update({"digit": str(digit), "seed": str(seed), "size": str(size)})
+    extra = entry.get("extra", {})
+    if "digit_accuracy_per_digit" in extra and digit != "any":
+        share = extra["digit_accuracy_per_digit"][digit]
+        st.caption(f"In the held-out evaluation, the Digits classifier read {share:.1%} of "
+                   f"{extra['samples_per_digit']:,} generated {digit}s as {digit}.")
+
+with right:
+    count = size * size
+    digits = generation.random_digits(seed, count) if digit == "any" else np.full(count, digit)
+    inputs = generation.generator_input(generation.latent_vectors(seed, count), digits)
+    generator = ui.predictor_or_stop("gan", format_name)
+    generated, milliseconds = ui.timed_predict(generator, inputs)
+    images = generation.to_images(generated)
+    reader = classifier()
+    probabilities = reader.predict(images[..., None]) if reader else [None] * count
+
+    for row in range(size):
+        for column, cell in enumerate(st.columns(size)):
+            index = row * size + column
+            cell.image(enlarge(images[index], 3), caption=verdict_caption(int(digits[index]), probabilities[index]),
+                       output_format="PNG")
+    st.caption(f"Generating {count} digit{'s' if count > 1 else ''} took **{milliseconds:.2f} ms** with "
+               f"{FORMAT_LABELS[format_name]}." + (" Verdicts: the Digits model (TFLite)." if reader else ""))
+    name = f"gan_digit-{digit}_seed-{seed}_{size}x{size}.png"
+    st.download_button("Download the grid (PNG)", generation.png_bytes(generation.image_grid(images, size, scale=4)),
+                       file_name=name, mime="image/png", icon=":material/download:")
+
+st.subheader("Walk the latent space")
+st.write(
+    "Two seeds give two latent vectors; the strip shows the digits drawn along the (spherical) path between "
+    "them, the requested digit held fixed. Smooth changes in style mean the generator has learned a "
+    "continuous space rather than memorising training digits."
+)
+walk_left, walk_right = st.columns([1, 2], gap="large")
+with walk_left:
+    walk_digit = st.selectbox("Digit", range(10), index=0 if digit == "any" else digit, key="gan_walk_digit")
+    seed_a = st.number_input("From seed", 0, generation.MAX_SEED, seed, key="gan_seed_a")
+    seed_b = st.number_input("To seed", 0, generation.MAX_SEED, min(seed + 1, generation.MAX_SEED), key="gan_seed_b")
+    steps = st.slider("Steps", 3, 12, 8, key="gan_steps")
+with walk_right:
+    path = generation.interpolate(generation.latent_vectors(seed_a, 1)[0], generation.latent_vectors(seed_b, 1)[0],
+                                  steps)
+    strip = generation.to_images(generator.predict(generation.generator_input(path, walk_digit)))
+    caption = f"Seed {seed_a} → seed {seed_b}, digit {walk_digit}."
+    if reader:
+        readings = reader.predict(strip[..., None]).argmax(1)
+        caption += f" The Digits classifier reads: {' '.join(str(read) for read in readings)}."
+    st.image(generation.image_grid(strip, columns=steps, scale=3), caption=caption, output_format="PNG")
+
+ui.how_this_model_works(entry)

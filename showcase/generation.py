@@ -1,0 +1,181 @@
+"""Conditional digit generation: latent vectors, conditioning, interpolation, image grids and the Fréchet distance.
+
+The GAN's generator takes ONE input tensor, the concatenation ``[z, one_hot(digit)]`` of a latent vector
+``z`` (``LATENT_DIM`` standard normal numbers) and the one-hot code of the requested digit, so that the same
+runtime predictor serves it as SavedModel, TFLite and ONNX. Everything here is NumPy: the app and the
+tests use it without TensorFlow.
+
+Reproducibility: a seed fully determines a grid. ``latent_vectors(seed, n)`` draws row after row from one
+NumPy generator, so the first ``k`` vectors of a seed are the same whatever ``n`` is (a 4×4 grid starts
+with the 2×2 grid of the same seed), and digits drawn for "any digit" come from a separate stream, so
+changing the digit never changes the latent vectors.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+LATENT_DIM = 64
+NUM_CLASSES = 10
+IMAGE_SIZE = 28
+# Seeds are shown and typed on the page; keep them to a range a person can share.
+MAX_SEED = 2**31 - 1
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+    return int(seed)
+
+
+def _check_count(count: int, name: str = "count") -> int:
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(f"The {name} must be a positive whole number, got {count!r}.")
+    return int(count)
+
+
+def latent_vectors(seed: int, count: int, latent_dim: int = LATENT_DIM) -> np.ndarray:
+    """``count`` standard normal latent vectors, shape (count, latent_dim), float32, fully set by ``seed``."""
+    rng = np.random.default_rng(_check_seed(seed))
+    return rng.standard_normal((_check_count(count), latent_dim)).astype(np.float32)
+
+
+def random_digits(seed: int, count: int) -> np.ndarray:
+    """Digits for "any digit": uniform over 0-9 from a stream of their own, so they do not move the latents."""
+    rng = np.random.default_rng([_check_seed(seed), 1])
+    return rng.integers(0, NUM_CLASSES, size=_check_count(count))
+
+
+def one_hot(digits: Sequence[int] | np.ndarray) -> np.ndarray:
+    """One-hot codes (n, 10) float32 for digits 0-9; ValueError for anything else."""
+    digits = np.asarray(digits)
+    if digits.ndim != 1 or not np.issubdtype(digits.dtype, np.integer):
+        raise ValueError(f"Expected a 1-D sequence of whole digits, got an array of shape {digits.shape} "
+                         f"and type {digits.dtype}.")
+    if digits.size and (digits.min() < 0 or digits.max() >= NUM_CLASSES):
+        raise ValueError(f"Digits must be from 0 to {NUM_CLASSES - 1}, got {sorted(set(digits.tolist()))}.")
+    return np.eye(NUM_CLASSES, dtype=np.float32)[digits]
+
+
+def generator_input(latents: np.ndarray, digits: Sequence[int] | np.ndarray | int) -> np.ndarray:
+    """The generator's single input: ``[z, one_hot(digit)]`` per row, shape (n, LATENT_DIM + 10), float32.
+
+    ``digits`` is one digit for every row, or one digit per row.
+    """
+    latents = np.asarray(latents, dtype=np.float32)
+    if latents.ndim != 2:
+        raise ValueError(f"Expected latent vectors of shape (n, {LATENT_DIM}), got {latents.shape}.")
+    if np.ndim(digits) == 0:
+        digits = np.full(len(latents), int(digits))
+    codes = one_hot(digits)
+    if len(codes) != len(latents):
+        raise ValueError(f"Got {len(latents)} latent vectors but {len(codes)} digits.")
+    return np.concatenate([latents, codes], axis=1)
+
+
+def interpolate(start: np.ndarray, end: np.ndarray, steps: int, spherical: bool = True) -> np.ndarray:
+    """``steps`` latent vectors from ``start`` to ``end`` (both included), shape (steps, dim).
+
+    Spherical interpolation (slerp) by default: in high dimensions Gaussian vectors lie near a sphere,
+    and the midpoint of a straight line is much shorter than either end, so linear paths pass through
+    unlikely, washed-out latents.
+    """
+    start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
+    if start.shape != end.shape or start.ndim != 1:
+        raise ValueError(f"Expected two latent vectors of the same length, got {start.shape} and {end.shape}.")
+    if _check_count(steps, "number of steps") < 2:
+        raise ValueError("An interpolation needs at least 2 steps (its two ends).")
+    fractions = np.linspace(0.0, 1.0, steps)[:, None]
+    cosine = np.dot(start, end) / max(np.linalg.norm(start) * np.linalg.norm(end), 1e-12)
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+    if not spherical or angle < 1e-6:
+        path = (1 - fractions) * start + fractions * end
+    else:
+        path = (np.sin((1 - fractions) * angle) * start + np.sin(fractions * angle) * end) / np.sin(angle)
+    return path.astype(np.float32)
+
+
+def to_images(generated: np.ndarray) -> np.ndarray:
+    """Generator output (n, 28, 28, 1) or (n, 28, 28) in [0, 1] -> (n, 28, 28) float32 clipped to [0, 1]."""
+    generated = np.asarray(generated, dtype=np.float32)
+    if generated.ndim == 4 and generated.shape[-1] == 1:
+        generated = generated[..., 0]
+    if generated.ndim != 3 or generated.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"Expected images of shape (n, 28, 28[, 1]), got {generated.shape}.")
+    return np.clip(generated, 0.0, 1.0)
+
+
+def image_grid(images: np.ndarray, columns: int, scale: int = 1, padding: int = 2) -> np.ndarray:
+    """Tile (n, 28, 28) images in [0, 1] into one uint8 picture, ``columns`` per row, white ink on black.
+
+    Each image is enlarged ``scale`` times (nearest neighbour, to keep pixels crisp); ``padding`` grey
+    pixels separate the tiles.
+    """
+    images = to_images(images)
+    columns = _check_count(columns, "number of columns")
+    scale = _check_count(scale, "scale")
+    count = len(images)
+    rows = max(1, -(-count // columns))
+    tile = IMAGE_SIZE * scale
+    grid = np.full((rows * (tile + padding) + padding, columns * (tile + padding) + padding), 64, dtype=np.uint8)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        top, left = padding + row * (tile + padding), padding + column * (tile + padding)
+        enlarged = np.kron(image, np.ones((scale, scale), dtype=np.float32))
+        grid[top : top + tile, left : left + tile] = np.round(enlarged * 255).astype(np.uint8)
+    return grid
+
+
+def png_bytes(picture: np.ndarray) -> bytes:
+    """Encode a uint8 grayscale picture as PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(picture, dtype=np.uint8), mode="L").save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+# ## Fréchet distance
+
+
+def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (float64) of a (n, d) feature matrix, n > 1."""
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"Expected a (n, d) feature matrix with n > 1, got {features.shape}.")
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix (negative round-off eigenvalues clipped)."""
+    eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
+
+
+def frechet_distance_from_statistics(mean_a, covariance_a, mean_b, covariance_b) -> float:
+    """Fréchet distance between two Gaussians: |μa−μb|² + Tr(Σa + Σb − 2(ΣaΣb)^½).
+
+    Tr((ΣaΣb)^½) is computed as the sum of the square roots of the eigenvalues of Σa^½ Σb Σa^½, which is
+    symmetric and has the same eigenvalues as ΣaΣb, so no general (non-symmetric) matrix square root, and
+    no SciPy, is needed.
+    """
+    mean_a, mean_b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
+    covariance_a, covariance_b = np.asarray(covariance_a, np.float64), np.asarray(covariance_b, np.float64)
+    if mean_a.shape != mean_b.shape or covariance_a.shape != covariance_b.shape:
+        raise ValueError("The two sets of statistics must have the same feature dimension.")
+    root_a = _psd_sqrt(covariance_a)
+    product = root_a @ covariance_b @ root_a
+    trace_root = float(np.sqrt(np.clip(np.linalg.eigvalsh((product + product.T) / 2), 0.0, None)).sum())
+    distance = float(np.sum((mean_a - mean_b) ** 2) + np.trace(covariance_a) + np.trace(covariance_b) - 2 * trace_root)
+    return max(distance, 0.0)
+
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """Fréchet distance between two sets of feature vectors (rows), each modelled as a Gaussian.
+
+    With Inception-v3 features this is the FID; this project uses the Digits classifier's penultimate
+    layer (its 128 global-average-pooled channels), the features that matter for telling digits apart.
+    """
+    return frechet_distance_from_statistics(*feature_statistics(features_a), *feature_statistics(features_b))

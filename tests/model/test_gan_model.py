@@ -1,0 +1,91 @@
+"""Behavioural checks on the committed GAN generator, in every format, read by the committed Digits model."""
+
+import numpy as np
+import pytest
+
+from showcase import generation
+from showcase import manifest as manifest_lib
+from showcase import runtime
+
+FP32_FORMATS = ("savedmodel", "tflite", "onnx")
+
+
+@pytest.fixture(scope="module")
+def entry():
+    return manifest_lib.model_entry("gan")
+
+
+@pytest.fixture(scope="module")
+def generators(entry):
+    return {name: runtime.load("gan", name) for name in entry["artifacts"]}
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return runtime.load("digits", "tflite")
+
+
+def draw(generator, seed, digits):
+    digits = np.asarray(digits)
+    return generator.predict(generation.generator_input(generation.latent_vectors(seed, len(digits)), digits))
+
+
+@pytest.mark.parametrize("format_name", ["savedmodel", "tflite", "tflite_int8", "onnx"])
+def test_output_is_a_batch_of_28x28_images_in_the_unit_range(generators, format_name):
+    images = draw(generators[format_name], seed=0, digits=np.arange(10))
+    assert images.shape == (10, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    # Digits, not blank or grey fields: dark background, some bright ink.
+    assert np.median(images) < 0.1 and (images.reshape(10, -1).max(axis=1) > 0.7).all()
+
+
+@pytest.mark.parametrize("format_name", FP32_FORMATS)
+def test_the_same_seed_gives_the_same_image_and_another_seed_another(generators, format_name):
+    generator = generators[format_name]
+    first, again = draw(generator, 123, [5, 5, 5]), draw(generator, 123, [5, 5, 5])
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(draw(generator, 124, [5, 5, 5]) - first).mean() > 0.02
+    # A 1×1 grid of a seed is the first sample of any larger grid of that seed.
+    # (SavedModel may pick other kernels for another batch size: equal to float rounding.)
+    np.testing.assert_allclose(draw(generator, 123, [5]), first[:1], atol=1e-5)
+
+
+def test_fp32_formats_draw_the_same_images(generators):
+    inputs = generation.generator_input(generation.latent_vectors(7, 200), np.arange(200) % 10)
+    reference = generators["savedmodel"].predict(inputs)
+    for name in ("tflite", "onnx"):
+        assert np.abs(generators[name].predict(inputs) - reference).max() <= 1e-3, name
+
+
+def test_the_requested_digit_is_what_the_digits_model_reads(generators, classifier):
+    digits = np.repeat(np.arange(10), 100)
+    images = draw(generators["tflite"], seed=31337, digits=digits)
+    read = classifier.predict(images).argmax(1)
+    assert (read == digits).mean() >= 0.95
+    for digit in range(10):
+        assert (read[digits == digit] == digit).mean() >= 0.8, digit
+
+
+def test_the_digit_changes_the_image_for_the_same_latent(generators, classifier):
+    latents = np.repeat(generation.latent_vectors(5, 1), 10, axis=0)
+    images = generators["tflite"].predict(generation.generator_input(latents, np.arange(10)))
+    assert (classifier.predict(images).argmax(1) == np.arange(10)).mean() >= 0.9
+
+
+def test_an_interpolation_starts_and_ends_at_its_seeds(generators):
+    generator = generators["onnx"]
+    path = generation.interpolate(generation.latent_vectors(1, 1)[0], generation.latent_vectors(2, 1)[0], 6)
+    strip = generator.predict(generation.generator_input(path, 3))
+    np.testing.assert_allclose(strip[0], draw(generator, 1, [3])[0], atol=1e-5)
+    np.testing.assert_allclose(strip[-1], draw(generator, 2, [3])[0], atol=1e-5)
+    # Neighbouring steps differ less than the two ends do: the walk is gradual.
+    assert np.abs(np.diff(strip, axis=0)).mean(axis=(1, 2, 3)).max() < np.abs(strip[-1] - strip[0]).mean()
+
+
+def test_the_manifest_records_the_measured_quality(entry):
+    values = entry["metrics"]["values"]
+    assert values["digit_accuracy"] >= 0.95
+    assert 0 < values["frechet_distance_train_vs_test_floor"] < values["frechet_distance_generated_vs_test"]
+    assert values["max_abs_pixel_difference_across_fp32_formats"] <= 1e-3
+    assert len(entry["extra"]["digit_accuracy_per_digit"]) == 10
+    assert entry["training"]["seconds"] <= 30 * 60
