@@ -145,7 +145,7 @@ def probability_chart(labels: Sequence[str], probabilities: np.ndarray, highligh
             color=alt.condition("datum.predicted", alt.value("#ff4b4b"), alt.value("#9aa5b1")),
             tooltip=["class", alt.Tooltip("probability:Q", format=".2%")],
         )
-        .properties(height=max(120, 24 * len(labels)))
+        .properties(height=max(180, 28 * len(labels)))
     )
     st.altair_chart(chart, width="stretch")
 
