@@ -121,6 +121,34 @@ def format_selector(entry: dict[str, Any], key: str) -> str:
     )
 
 
+def drawing_canvas(key: str, stroke_help: str | None = None):
+    """A 280×280 drawing canvas with a stroke-width slider and a clear button.
+
+    Returns the drawing as an RGBA array, or None before anything is drawn. ``key`` keeps the widgets of
+    different pages apart.
+    """
+    from streamlit_drawable_canvas import st_canvas  # Needs a running Streamlit app to register its frontend.
+
+    stroke_width = st.slider("Stroke width", 8, 40, 22, help=stroke_help, key=f"{key}_stroke")
+    version_key = f"{key}_canvas_version"
+    st.session_state.setdefault(version_key, 0)
+    result = st_canvas(
+        stroke_width=stroke_width,
+        stroke_color="#000000",
+        background_color="#FFFFFF",
+        width=280,
+        height=280,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"{key}_canvas_{st.session_state[version_key]}",
+    )
+    # A new key gives a fresh, empty canvas.
+    if st.button("Clear the canvas", icon=":material/delete:", key=f"{key}_clear"):
+        st.session_state[version_key] += 1
+        st.rerun()
+    return result.image_data if result is not None else None
+
+
 def timed_predict(predictor: runtime.Predictor, batch: np.ndarray) -> tuple[np.ndarray, float]:
     """Run one prediction; return the output and its wall-clock latency in milliseconds."""
     start = time.perf_counter()

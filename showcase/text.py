@@ -231,7 +231,6 @@ def score_table(
     batch_rows: int = 64,
 ) -> "pd.DataFrame":  # noqa: F821
     """The table with label, probability_positive and note columns; rows that cannot be scored get a note."""
-    import pandas as pd
 
     if column not in table.columns:
         raise TextInputError(f"The CSV has no column {column!r}; it has {', '.join(map(str, table.columns))}.")

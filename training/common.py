@@ -43,6 +43,19 @@ def data_path(flag_value: str | None, env_var: str) -> Path | None:
     return path
 
 
+def load_mnist(path: Path | None):
+    """MNIST as uint8 arrays, white ink on black: (x_train, y_train), (x_test, y_test).
+
+    ``path`` is an .npz in the keras ``load_data`` layout; None downloads MNIST through ``keras.datasets``.
+    """
+    if path is None:
+        import keras
+
+        return keras.datasets.mnist.load_data()
+    with np.load(path) as data:
+        return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
+
+
 class Stopwatch:
     """Measures the wall-clock time of the training run for the manifest."""
 

@@ -30,7 +30,7 @@ CHUNK = 1000
 
 
 def load_mnist(path):
-    return train_digits.load_mnist(path)
+    return common.load_mnist(path)
 
 
 def evaluation_inputs():

@@ -58,16 +58,6 @@ def parse_args() -> argparse.Namespace:
 # ## Data
 
 
-def load_mnist(path):
-    """MNIST as uint8 arrays, white ink on black: (x_train, y_train), (x_test, y_test)."""
-    if path is None:
-        import keras
-
-        return keras.datasets.mnist.load_data()
-    with np.load(path) as data:
-        return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
-
-
 def load_fashion_test(folder: Path | None) -> np.ndarray:
     """The 10,000 Fashion-MNIST test images, uint8 (10000, 28, 28), white objects on black like MNIST."""
     if folder is None:
@@ -194,7 +184,7 @@ def main() -> None:
     fashion_dir = common.data_path(args.fashion, "FASHION_MNIST_DIR")
     stopwatch = common.Stopwatch()
     common.set_seed(SEED)
-    (x_train_full, _), (x_test, _) = load_mnist(data_file)
+    (x_train_full, _), (x_test, _) = common.load_mnist(data_file)
     x_train = digit_preprocessing.to_model_input(x_train_full[:-VALIDATION_SIZE])
     x_validation = digit_preprocessing.to_model_input(x_train_full[-VALIDATION_SIZE:])
     fashion = load_fashion_test(fashion_dir)

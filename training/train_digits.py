@@ -46,16 +46,6 @@ def parse_args() -> argparse.Namespace:
 # ## Data
 
 
-def load_mnist(path):
-    """MNIST as uint8 arrays, white ink on black: (x_train, y_train), (x_test, y_test)."""
-    if path is None:
-        import keras
-
-        return keras.datasets.mnist.load_data()
-    with np.load(path) as data:
-        return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
-
-
 def augment(images, labels):
     """Random stroke width, rotation (±6°), zoom (±6%) and shift (±2 px) for a batch of digits."""
     import tensorflow as tf
@@ -281,7 +271,7 @@ def evaluate(entry, x_test, y_test):
 def main() -> None:
     args = parse_args()
     data_file = common.data_path(args.data, "MNIST_NPZ")
-    (x_train_full, y_train_full), (x_test, y_test) = load_mnist(data_file)
+    (x_train_full, y_train_full), (x_test, y_test) = common.load_mnist(data_file)
     if args.evaluate_only:
         entry = manifest_lib.model_entry("digits")
     else:

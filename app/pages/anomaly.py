@@ -44,25 +44,7 @@ def sample_choices() -> dict[str, object]:
 
 
 def canvas_image():
-    """The drawing as an RGBA array, or None before anything is drawn."""
-    from streamlit_drawable_canvas import st_canvas  # Needs a running Streamlit app to register its frontend.
-
-    stroke_width = st.slider("Stroke width", 8, 40, 22, key="anomaly_stroke")
-    st.session_state.setdefault("anomaly_canvas_version", 0)
-    result = st_canvas(
-        stroke_width=stroke_width,
-        stroke_color="#000000",
-        background_color="#FFFFFF",
-        width=280,
-        height=280,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key=f"anomaly_canvas_{st.session_state.anomaly_canvas_version}",
-    )
-    if st.button("Clear the canvas", icon=":material/delete:", key="anomaly_clear"):
-        st.session_state.anomaly_canvas_version += 1
-        st.rerun()
-    return result.image_data if result is not None else None
+    return ui.drawing_canvas("anomaly")
 
 
 def uploaded_image():

@@ -1,6 +1,5 @@
 """Digits: draw a digit (or upload a photo of one) and watch a small CNN read it."""
 
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -24,26 +23,8 @@ entry = ui.model_entry_or_stop("digits")
 
 
 def canvas_image():
-    """The drawing as an RGBA array, or None before anything is drawn."""
-    from streamlit_drawable_canvas import st_canvas  # Needs a running Streamlit app to register its frontend.
-
-    stroke_width = st.slider("Stroke width", 8, 40, 22, help="Thicker strokes are fine: the model was trained "
-                             "on digits with randomly thickened and thinned strokes.")
-    st.session_state.setdefault("digits_canvas_version", 0)
-    result = st_canvas(
-        stroke_width=stroke_width,
-        stroke_color="#000000",
-        background_color="#FFFFFF",
-        width=280,
-        height=280,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key=f"digits_canvas_{st.session_state.digits_canvas_version}",
-    )
-    if st.button("Clear the canvas", icon=":material/delete:"):
-        st.session_state.digits_canvas_version += 1
-        st.rerun()
-    return result.image_data if result is not None else None
+    return ui.drawing_canvas("digits", stroke_help="Thicker strokes are fine: the model was trained on digits "
+                             "with randomly thickened and thinned strokes.")
 
 
 def uploaded_image():

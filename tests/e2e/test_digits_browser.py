@@ -1,6 +1,5 @@
 """A real browser draws digits on the canvas and uploads a photo on the Digits page."""
 
-import io
 
 import numpy as np
 import pytest

@@ -87,7 +87,7 @@ def test_scaler_statistics_come_from_the_training_period_only():
     for ticker in fc.TICKERS:
         series = fc.builtin_series(ticker)
         keep = series.dates <= np.datetime64("2010-12-31")
-        dates, prices = series.dates[keep], series.prices[keep]
+        prices = series.prices[keep]
         origins = np.arange(fc.LOOKBACK, len(prices) - fc.HORIZON)
         normalised, volatility = fc.raw_windows(prices, origins)
         returns.append(normalised)
