@@ -1,14 +1,17 @@
-"""Benchmark: size, load time and latency of every model in every format, plus the app's cold start.
+"""Benchmark: size, speed, memory and accuracy of every model in every format, plus the app's cold start.
 
     python -m showcase.bench                      # every model and format -> models/benchmarks.json
     python -m showcase.bench --models digits --runs 500 --output /tmp/bench.json
     python -m showcase.bench --skip-app           # models only
 
-Each model × format is measured in a fresh Python process, so that load time includes importing its
-runtime (TensorFlow for SavedModel) and memory growth is that format's alone. Inputs are random values
-within the manifest's input range: latency does not depend on the pixels. Latencies are wall-clock
-milliseconds after a warm-up, with the runtime's thread count fixed (``runtime.NUM_THREADS``).
-Machines here are noisy: compare formats within one run, not across runs.
+Formats are the committed serving formats and the Formats page's variants (TFLite fp16, dynamic-range
+int8, ONNX int8), which are built into the cache first (``showcase.variants``). Each model × format is
+measured in a fresh Python process, so that load time includes importing its runtime (TensorFlow for
+SavedModel) and memory growth is that format's alone. Latency inputs are random values within the
+manifest's input range (latency does not depend on the pixels); latencies are wall-clock milliseconds
+after a warm-up, with the runtime's thread count fixed (``runtime.NUM_THREADS``). The model's own metric
+is then measured on its fixed evaluation subset (``showcase.evaluation``) and compared with the
+reference format's (SavedModel). Machines are noisy: compare formats within one run, not across runs.
 """
 
 from __future__ import annotations
@@ -23,15 +26,16 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from showcase import evaluation, paths, runtime, variants
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime
 
 WARMUP_RUNS = 20
 BATCH_SIZE = 32
+REFERENCE_FORMAT = "savedmodel"
 
 
 def example_batch(entry: dict[str, Any], batch_size: int = 1, seed: int = 0) -> np.ndarray:
@@ -51,12 +55,28 @@ def resident_megabytes() -> float:
     return psutil.Process().memory_info().rss / 1e6
 
 
-def measure(model_name: str, format_name: str, runs: int = 300, time_limit: float = 60.0) -> dict[str, Any]:
+def artifact_bytes(model_name: str, format_name: str) -> int:
+    """Size of a committed artifact (from the manifest) or of a built variant (from its record)."""
+    entry = manifest_lib.model_entry(model_name)
+    if format_name in entry["artifacts"]:
+        return entry["artifacts"][format_name]["bytes"]
+    return variants.built_variants(model_name)[format_name]["bytes"]
+
+
+def available_formats(model_name: str, manifest: dict[str, Any] | None = None) -> list[str]:
+    """The model's committed formats and its built variants, in the pages' order."""
+    entry = manifest_lib.model_entry(model_name, manifest)
+    present = set(entry["artifacts"]) | set(variants.built_variants(model_name, manifest))
+    return [name for name in manifest_lib.FORMAT_LABELS if name in present]
+
+
+def measure(model_name: str, format_name: str, runs: int = 300, time_limit: float = 60.0,
+            with_metric: bool = True) -> dict[str, Any]:
     """Measure one model in one format inside this process (see ``measure_isolated`` for a fresh one)."""
     entry = manifest_lib.model_entry(model_name)
     memory_before = resident_megabytes()
     start = time.perf_counter()
-    predictor = runtime.load(model_name, format_name)
+    predictor = variants.load(model_name, format_name)
     load_seconds = time.perf_counter() - start
 
     single = example_batch(entry)
@@ -81,8 +101,8 @@ def measure(model_name: str, format_name: str, runs: int = 300, time_limit: floa
         predictor.predict(batch)
     throughput = BATCH_SIZE * batch_runs / (time.perf_counter() - start)
 
-    return {
-        "bytes": entry["artifacts"][format_name]["bytes"],
+    figures = {
+        "bytes": artifact_bytes(model_name, format_name),
         "load_seconds": round(load_seconds, 4),
         "first_inference_ms": round(first_inference_ms, 3),
         "p50_ms": round(float(np.percentile(latencies, 50)), 4),
@@ -91,17 +111,45 @@ def measure(model_name: str, format_name: str, runs: int = 300, time_limit: floa
         "batch32_items_per_second": round(throughput, 1),
         "memory_growth_mb": round(resident_megabytes() - memory_before, 1),
     }
+    if with_metric:
+        try:
+            figures["metric"] = evaluation.evaluate(model_name, predictor)
+        except evaluation.DataUnavailable as reason:
+            figures["metric"] = {"unavailable": str(reason)}
+    return figures
 
 
-def measure_isolated(model_name: str, format_name: str, runs: int, time_limit: float = 120.0) -> dict[str, Any]:
-    """Run ``measure`` in a fresh interpreter and return its figures."""
-    command = [sys.executable, "-m", "showcase.bench", "--measure-one", model_name, format_name, "--runs", str(runs)]
-    completed = subprocess.run(
-        command, cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=time_limit + 120, check=False
-    )
+def measure_isolated(model_name: str, format_name: str, runs: int, time_limit: float = 60.0) -> dict[str, Any]:
+    """Run ``measure`` in a fresh interpreter and return its figures (or {"error": ...})."""
+    command = [sys.executable, "-m", "showcase.bench", "--measure-one", model_name, format_name,
+               "--runs", str(runs), "--time-limit", str(time_limit)]
+    try:
+        completed = subprocess.run(
+            command, cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=time_limit + 240, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"took longer than {time_limit + 240:.0f} s"}
     if completed.returncode != 0:
         return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def build_variants(model_name: str) -> str | None:
+    """Build the model's missing variants in a subprocess (the converter imports TensorFlow); an error or None."""
+    command = [sys.executable, "-m", "showcase.variants", "--models", model_name]
+    completed = subprocess.run(command, cwd=paths.REPO_ROOT, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        return completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"
+    return None
+
+
+def add_metric_deltas(figures: dict[str, dict[str, Any]]) -> None:
+    """Each format's metric minus the reference format's, measured on the same subset in the same run."""
+    reference = figures.get(REFERENCE_FORMAT, {}).get("metric", {}).get("value")
+    for format_figures in figures.values():
+        metric = format_figures.get("metric", {})
+        if reference is not None and "value" in metric:
+            metric["delta_vs_reference"] = round(metric["value"] - reference, 6)
 
 
 def free_port() -> int:
@@ -122,8 +170,30 @@ def wait_for_health(port: int, deadline: float) -> bool:
     return False
 
 
+# Text that appears once a page has rendered to its end: every model page closes with "How this model works".
+PAGE_END_MARKERS = {"formats": "Run on this machine"}
+
+
+def visit_every_page(page, port: int, server_pid: int, timeout: float) -> dict[str, float]:
+    """Open each page of the app in turn; the server's resident memory (MB) after each, in visiting order."""
+    import psutil
+
+    server = psutil.Process(server_pid)
+    resident = {}
+    for page_file in sorted((paths.REPO_ROOT / "app" / "pages").glob("*.py")):
+        name = page_file.stem
+        if name == "home":
+            continue
+        page.goto(f"http://127.0.0.1:{port}/{name}", timeout=timeout * 1000)
+        page.get_by_text(PAGE_END_MARKERS.get(name, "How this model works")).first.wait_for(timeout=timeout * 1000)
+        page.wait_for_timeout(500)
+        resident[name] = round(server.memory_info().rss / 1e6, 1)
+    return resident
+
+
 def app_cold_start(timeout: float = 60.0) -> dict[str, Any]:
-    """Seconds from `streamlit run` to a healthy server, and to the Home page rendered in headless Chromium."""
+    """Seconds from `streamlit run` to a healthy server and to the Home page rendered in headless Chromium,
+    then the server's resident memory after visiting every page."""
     port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(paths.REPO_ROOT / "app" / "streamlit_app.py"),
@@ -145,6 +215,9 @@ def app_cold_start(timeout: float = 60.0) -> dict[str, Any]:
         page.goto(f"http://127.0.0.1:{port}/", timeout=timeout * 1000)
         page.get_by_text("TensorFlow model showcase").first.wait_for(timeout=timeout * 1000)
         result["home_rendered_seconds"] = round(time.perf_counter() - start, 3)
+        resident = visit_every_page(page, port, server.pid, timeout)
+        result["resident_mb_after_visiting"] = resident
+        result["resident_mb_max"] = max(resident.values())
         return result
     finally:
         server.terminate()
@@ -195,26 +268,58 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform()}
 
 
-def run_benchmark(models: list[str] | None, formats: list[str] | None, runs: int, include_app: bool) -> dict:
+def run_benchmark(
+    models: list[str] | None,
+    formats: list[str] | None,
+    runs: int,
+    include_app: bool,
+    time_budget: float | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    format_time_limit: float = 60.0,
+) -> dict:
+    """Measure the chosen models × formats (default: all, variants built first) and return the results.
+
+    With ``time_budget`` (seconds), pairs not started in time are recorded as skipped. ``progress`` is
+    called before each step with (steps done, steps in all, what comes next).
+    """
     manifest = manifest_lib.load_manifest()
+    deadline = time.perf_counter() + time_budget if time_budget else None
     results: dict[str, Any] = {
         "created": manifest_lib.utc_now(),
         "machine": machine(),
         "versions": manifest_lib.library_versions("tensorflow", "ai-edge-litert", "onnxruntime", "streamlit", "numpy"),
-        "settings": {"threads": runtime.NUM_THREADS, "runs": runs, "warmup_runs": WARMUP_RUNS, "batch": BATCH_SIZE},
+        "settings": {"threads": runtime.NUM_THREADS, "runs": runs, "warmup_runs": WARMUP_RUNS, "batch": BATCH_SIZE,
+                     "reference_format": REFERENCE_FORMAT},
         "models": {},
     }
-    for model_name, entry in manifest["models"].items():
-        if models and model_name not in models:
+    chosen = [name for name in manifest["models"] if not models or name in models]
+    wanted = [name for name in manifest_lib.FORMAT_LABELS if not formats or name in formats]
+    # (model, None) builds the model's variants, then (model, format) measures one format.
+    steps = [step for model_name in chosen for step in [(model_name, None)] + [(model_name, f) for f in wanted]]
+    for done, (model_name, format_name) in enumerate(steps):
+        model_results = results["models"].setdefault(model_name, {"formats": {}})
+        if format_name is None:
+            if progress:
+                progress(done, len(steps), f"{model_name}: building the variants")
+            if set(wanted) & set(variants.VARIANT_FORMATS) and not (deadline and time.perf_counter() > deadline):
+                model_results["variants_error"] = build_variants(model_name)
             continue
-        figures = {}
-        for format_name in entry["artifacts"]:
-            if formats and format_name not in formats:
-                continue
-            print(f"{model_name:12s} {format_name:12s}", end=" ", flush=True)
-            figures[format_name] = measure_isolated(model_name, format_name, runs)
-            print(figures[format_name])
-        results["models"][model_name] = {"formats": figures}
+        if format_name not in available_formats(model_name, manifest):
+            continue
+        if progress:
+            progress(done, len(steps), f"{model_name}: {manifest_lib.FORMAT_LABELS[format_name]}")
+        if deadline and time.perf_counter() > deadline:
+            figures = {"skipped": f"the {time_budget:.0f} s time budget ran out"}
+        else:
+            figures = measure_isolated(model_name, format_name, runs, format_time_limit)
+        model_results["formats"][format_name] = figures
+        print(f"{model_name:12s} {format_name:15s} {figures}", flush=True)
+    for model_results in results["models"].values():
+        add_metric_deltas(model_results["formats"])
+        if model_results.get("variants_error") is None:
+            model_results.pop("variants_error", None)
+    if progress:
+        progress(len(steps), len(steps), "done")
     if include_app:
         results["app"] = {"cold_start": app_cold_start()}
         print("app cold start", results["app"]["cold_start"])
@@ -240,12 +345,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=500, help="timed batch-1 predictions per format")
     parser.add_argument("--output", type=Path, default=paths.BENCHMARKS_PATH)
     parser.add_argument("--skip-app", action="store_true", help="do not time the app's cold start")
+    parser.add_argument("--time-budget", type=float, help="seconds; model × format pairs not started by then are skipped")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds of timed runs per format at most")
     parser.add_argument("--measure-one", nargs=2, metavar=("MODEL", "FORMAT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure_one:
-        print(json.dumps(measure(*args.measure_one, runs=args.runs)))
+        print(json.dumps(measure(*args.measure_one, runs=args.runs, time_limit=args.time_limit)))
         return
-    results = run_benchmark(args.models, args.formats, args.runs, include_app=not args.skip_app)
+    results = run_benchmark(args.models, args.formats, args.runs, include_app=not args.skip_app,
+                            time_budget=args.time_budget, format_time_limit=args.time_limit)
     results = merge_with_previous(results, args.output)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

@@ -6,12 +6,16 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = REPO_ROOT / "models"
+# Overridable so that the benchmark can be tested on a tiny model in a temporary folder.
+MODELS_DIR = Path(os.environ.get("SHOWCASE_MODELS_DIR", REPO_ROOT / "models"))
 MANIFEST_PATH = MODELS_DIR / "manifest.json"
 BENCHMARKS_PATH = MODELS_DIR / "benchmarks.json"
 SAMPLES_DIR = REPO_ROOT / "samples"
 # Ignored by git: rebuilt backbones, extra export variants, downloaded data.
 CACHE_DIR = Path(os.environ.get("SHOWCASE_CACHE_DIR", REPO_ROOT / ".cache"))
+# The Formats page's extra variants (fp16, dynamic-range, ONNX int8) and its prepared evaluation subsets.
+VARIANTS_DIR = CACHE_DIR / "variants"
+EVALUATION_DIR = CACHE_DIR / "evaluation"
 # The read-only data folder that sits beside a checkout on the team's machines and in CI.
 SHARED_DIR = Path(os.environ.get("SHOWCASE_SHARED_DIR", REPO_ROOT.parent / "shared"))
 

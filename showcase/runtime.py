@@ -117,7 +117,8 @@ class OnnxPredictor:
         return np.asarray(self._session.run(None, feed)[0], dtype=np.float32)
 
 
-def _open(path: Path, format_name: str) -> Predictor:
+def open_file(path: Path, format_name: str) -> Predictor:
+    """A predictor for one artifact file or SavedModel folder, without the manifest's checks."""
     if format_name == "savedmodel":
         return SavedModelPredictor(path)
     if format_name.startswith("tflite"):
@@ -142,7 +143,7 @@ def load(model_name: str, format_name: str, manifest: dict[str, Any] | None = No
     if problem:
         raise ArtifactError(f"The {model_name} model's {format_name} artifact: {problem}. {rebuild}")
     try:
-        return _open(manifest_lib.artifact_path(entry, format_name), format_name)
+        return open_file(manifest_lib.artifact_path(entry, format_name), format_name)
     except Exception as error:  # Any loader failure means the file is unusable; say how to fix it.
         raise ArtifactError(
             f"The {model_name} model's {format_name} artifact could not be loaded "

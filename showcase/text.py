@@ -25,6 +25,7 @@ from showcase.preprocessing import sentiment as recipe
 
 MODEL_NAME = "sentiment"
 VOCABULARY_FILE = "vocabulary.txt"
+PERSON_NAMES_FILE = "person_names.txt"
 # The page scores at most this many characters of one text (about 18,000 words); the rest is cut with a notice.
 MAX_CHARACTERS = 100_000
 # Word highlights are computed for the first chunks only (one batched call per chunk, one row per term).
@@ -53,15 +54,20 @@ def average_by_owner(values: np.ndarray, owner: np.ndarray, count: int) -> np.nd
 
 
 def load_vocabulary(entry: dict[str, Any]) -> recipe.Vocabulary:
-    """The vocabulary listed in the manifest entry, checked against its sha256."""
-    record = entry.get("extra", {}).get("vocabulary")
+    """The vocabulary and list of person names listed in the manifest entry, checked against their sha256."""
+    files = [_verified_file(entry, key) for key in ("vocabulary", "person_names")]
+    return recipe.Vocabulary.load(*files)
+
+
+def _verified_file(entry: dict[str, Any], key: str):
+    record = entry.get("extra", {}).get(key)
+    rebuild = f"Rebuild it with `{entry['training']['command']}`."
     if record is None:
-        raise runtime.ArtifactError("The sentiment entry lists no vocabulary; retrain the model.")
+        raise runtime.ArtifactError(f"The sentiment entry lists no {key.replace('_', ' ')}. {rebuild}")
     problem = manifest_lib.verify_artifact(record)
     if problem:
-        raise runtime.ArtifactError(f"The sentiment vocabulary: {problem}. Rebuild it with "
-                                    f"`{entry['training']['command']}`.")
-    return recipe.Vocabulary.load(paths.MODELS_DIR / record["path"])
+        raise runtime.ArtifactError(f"The sentiment {key.replace('_', ' ')}: {problem}. {rebuild}")
+    return paths.MODELS_DIR / record["path"]
 
 
 # ## One text
@@ -95,7 +101,7 @@ def check_text(text: str) -> tuple[str, bool]:
 def score_text(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, text: str) -> Score:
     """Score one review: every chunk of ``WORDS_PER_CHUNK`` words in one batch, probabilities averaged."""
     text, truncated = check_text(text)
-    tokens = recipe.words(text)
+    tokens = vocabulary.words(text)
     chunk_probabilities = predictor.predict(vocabulary.encode_chunks(text))[:, 0]
     return Score(
         probability=float(chunk_probabilities.mean()),
@@ -131,7 +137,7 @@ def word_effects(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, te
     probability is the chunks' mean). Words after ``MAX_EXPLAINED_WORDS`` get NaN (not computed).
     """
     text, _ = check_text(text)
-    tokens = recipe.words(text)
+    tokens = vocabulary.words(text)
     chunk_list = recipe.chunks(tokens)
     effects = np.full(len(tokens), np.nan)
     for chunk_index, chunk in enumerate(chunk_list):

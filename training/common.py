@@ -14,6 +14,7 @@ import numpy as np
 # Make `import showcase` work when a script is run as `python training/train_x.py` without installing.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from showcase import datasets  # noqa: E402
 from showcase import manifest as manifest_lib  # noqa: E402
 
 SERVING_PACKAGES = ("tensorflow", "keras", "ai-edge-litert", "onnxruntime", "onnx", "numpy")
@@ -52,8 +53,7 @@ def load_mnist(path: Path | None):
         import keras
 
         return keras.datasets.mnist.load_data()
-    with np.load(path) as data:
-        return (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
+    return datasets.mnist(path)
 
 
 class Stopwatch:

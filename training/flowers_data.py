@@ -6,12 +6,12 @@ the repository. Without a local archive the public TensorFlow download is used.
 
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
 import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
+from showcase import datasets
 from showcase.preprocessing.flowers import LABELS
 
 DOWNLOAD_URL = "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
@@ -29,15 +29,7 @@ def archive_path(path: Path | None) -> Path:
 
 def read_archive(path: Path) -> dict[str, bytes]:
     """Every photo of the archive: ``{"daisy/100080576_f52e8ee070_n.jpg": jpeg bytes, ...}``."""
-    photos = {}
-    with tarfile.open(path) as archive:
-        for member in archive:
-            parts = member.name.split("/")
-            if member.isfile() and len(parts) == 3 and parts[1] in LABELS and parts[2].lower().endswith(".jpg"):
-                photos[f"{parts[1]}/{parts[2]}"] = archive.extractfile(member).read()
-    if not photos:
-        raise ValueError(f"{path} holds no flower_photos/<class>/*.jpg files; is it the tf_flowers archive?")
-    return photos
+    return datasets.flower_photos(path)
 
 
 def label_of(name: str) -> int:

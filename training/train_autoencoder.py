@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 import common  # noqa: F401  (puts the repository on sys.path)
-from showcase import anomaly
+from showcase import anomaly, datasets
 from showcase import manifest as manifest_lib
 from showcase import paths, runtime
 from showcase.export import export_all
@@ -64,7 +64,7 @@ def load_fashion_test(folder: Path | None) -> np.ndarray:
         import keras
 
         return keras.datasets.fashion_mnist.load_data()[1][0]
-    return anomaly.read_idx_images((folder / "t10k-images-idx3-ubyte.gz").read_bytes())
+    return datasets.fashion_mnist_test(folder)
 
 
 def anomaly_sets(x_test: np.ndarray, fashion: np.ndarray) -> dict[str, np.ndarray]:

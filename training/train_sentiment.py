@@ -14,7 +14,11 @@ probability is the mean over its chunks, exactly as the app scores long texts.
 The default model, an embedding bag ("fastText"-style: the mean of the n-gram embeddings, then a
 logistic unit), is compared with a 1-D CNN over the same ids; docs/sentiment.md records the figures.
 
-Writes models/sentiment/{savedmodel,model.tflite,model.onnx,vocabulary.txt} (and model_int8.tflite when
+Names are masked (one token for every capitalized name) so that swapping "Emma" for "Linda" cannot
+move a score: the names are the words the training reviews nearly always capitalize (actors,
+characters, places) and the US census first names shipped in the ``names`` package (MIT).
+
+Writes models/sentiment/{savedmodel,model.tflite,model.onnx,vocabulary.txt,person_names.txt} (and model_int8.tflite when
 full-integer quantization keeps the accuracy and the probabilities; see ``drop_int8_if_worse``),
 samples/sentiment/reviews.csv and the "sentiment" entry of models/manifest.json.
 """
@@ -22,14 +26,12 @@ samples/sentiment/reviews.csv and the "sentiment" entry of models/manifest.json.
 from __future__ import annotations
 
 import argparse
-import re
-import tarfile
 
 import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime, text
+from showcase import datasets, paths, runtime, text
 from showcase.export import export_all, export_savedmodel, export_tflite
 from showcase.preprocessing import sentiment as recipe
 
@@ -37,8 +39,6 @@ SEED = 1337
 VALIDATION_SIZE = 2500
 BATCH_SIZE = 64
 DATA_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
-# A member such as aclImdb/test/pos/123_9.txt: split, label, review id, star rating.
-MEMBER = re.compile(r"aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 # Full-int8 quantization is kept only if it costs at most this much test accuracy...
 INT8_TOLERANCE = 0.002
 # ... and only if no test review's probability moves by more than this from the SavedModel's.
@@ -65,18 +65,17 @@ def load_imdb(path):
         import keras
 
         path = keras.utils.get_file("aclImdb_v1.tar.gz", DATA_URL)
-    reviews = {"train": [], "test": []}
-    with tarfile.open(path, "r:gz") as archive:
-        for member in archive:
-            match = MEMBER.match(member.name)
-            if member.isfile() and match:
-                split, label = match.group(1), int(match.group(2) == "pos")
-                review = archive.extractfile(member).read().decode("utf-8")
-                reviews[split].append((member.name, review, label))
-    return {
-        split: ([review for _, review, _ in sorted(rows)], np.array([label for *_, label in sorted(rows)]))
-        for split, rows in reviews.items()
-    }
+    return datasets.imdb(path)
+
+
+def census_first_names():
+    """Lower-case US census first names (1990, male and female), from the ``names`` package's data files."""
+    import importlib.resources
+
+    package = importlib.resources.files("names")
+    lines = [line for file in ("dist.male.first", "dist.female.first")
+             for line in package.joinpath(file).read_text().splitlines()]
+    return {line.split()[0].lower() for line in lines if line.strip()}
 
 
 def encode_reviews(vocabulary, texts, labels):
@@ -228,13 +227,14 @@ def main() -> None:
     order = np.random.default_rng(SEED).permutation(len(train_texts))
     validation_index, fit_index = order[:VALIDATION_SIZE], order[VALIDATION_SIZE:]
     fit_texts = [train_texts[i] for i in fit_index]
-    vocabulary = recipe.Vocabulary.build(fit_texts, args.max_terms)
+    person_names = recipe.capitalized_names(fit_texts, census_first_names())
+    vocabulary = recipe.Vocabulary.build(fit_texts, args.max_terms, person_names=person_names)
     fit_ids, fit_labels, _ = encode_reviews(vocabulary, fit_texts, train_labels[fit_index])
     validation_ids, validation_labels, _ = encode_reviews(
         vocabulary, [train_texts[i] for i in validation_index], train_labels[validation_index]
     )
     test_ids, _, test_owner = encode_reviews(vocabulary, test_texts, test_labels)
-    print(f"{len(vocabulary)} ids; {len(fit_ids)} training chunks from {len(fit_texts)} reviews; "
+    print(f"{len(vocabulary)} ids, {len(person_names)} person names; {len(fit_ids)} training chunks from {len(fit_texts)} reviews; "
           f"{len(test_ids)} test chunks from {len(test_texts)} reviews.")
 
     builder = {"bag": build_bag_model, "cnn": build_cnn_model}[args.architecture]
@@ -259,6 +259,7 @@ def main() -> None:
     calibration = fit_ids[np.random.default_rng(SEED).choice(len(fit_ids), 256, replace=False)]
     artifacts = export_all(model, output_dir, lambda: np.array_split(calibration, 256))
     vocabulary_path = vocabulary.save(output_dir / text.VOCABULARY_FILE)
+    names_path = vocabulary.save_person_names(output_dir / text.PERSON_NAMES_FILE)
     write_samples(test_texts, test_labels)
 
     entry = {
@@ -282,8 +283,9 @@ def main() -> None:
         },
         "architecture": f"Embedding bag: {len(vocabulary) - 1:,} unigrams and bigrams → {args.embedding_dim}-d "
         f"embeddings, averaged over the ids of a {recipe.WORDS_PER_CHUNK}-word window (padding excluded), "
-        "dropout 0.5, one sigmoid unit. Longer reviews are scored per window and averaged. Adam (5e-3), "
-        "early stopping on validation loss.",
+        "dropout 0.5, one sigmoid unit. Longer reviews are scored per window and averaged. Capitalized "
+        f"names ({len(person_names):,} proper nouns of the reviews and census first names, and unknown "
+        "capitalized words) share one token. Adam (5e-3), early stopping on validation loss.",
         "parameters": int(model.count_params()),
         "training": {
             "seconds": training_seconds,
@@ -298,6 +300,7 @@ def main() -> None:
         "metrics": {"dataset": "IMDB", "split": "test", "n": len(test_texts), "headline": "accuracy", "values": {}},
         "extra": {
             "vocabulary": manifest_lib.describe_artifact(vocabulary_path) | {"terms": len(vocabulary) - 1},
+            "person_names": manifest_lib.describe_artifact(names_path) | {"names": len(person_names)},
             "words_per_chunk": recipe.WORDS_PER_CHUNK,
             "window": recipe.WINDOW,
         },

@@ -66,12 +66,11 @@ INVARIANCE_TEMPLATES = [
     "{} gives a strong performance in this great, moving film.",
     "{} is wasted in an awful, boring film.",
     "The movie was fine. {} plays the lead and the story is okay.",
-    # Known failure (see docs/sentiment.md): in a short, neutral text every n-gram weighs a lot and some first
-    # names carry sentiment learned from IMDB ("emma" 0.60 vs "linda" 0.03 here). strict: passing flags the fix.
-    pytest.param("I watched this with {} last night. Some scenes work, some do not.",
-                 marks=pytest.mark.xfail(strict=True, reason="names move short neutral texts by up to 0.57")),
+    # In a short, neutral text every n-gram weighs a lot: before names were masked, "Emma" gave 0.60 here
+    # and "Linda" 0.03.
+    "I watched this with {} last night. Some scenes work, some do not.",
 ]
-NAME_PAIRS = [("John", "Maria"), ("Michael", "Aisha"), ("Emma", "Wei"), ("Robert", "Priya"), ("Sarah", "Carlos")]
+NAME_PAIRS = [("Emma", "Linda"), ("John", "Maria"), ("Michael", "Aisha"), ("Emma", "Wei"), ("Robert", "Priya"), ("Sarah", "Carlos")]
 
 
 @pytest.mark.parametrize("template", INVARIANCE_TEMPLATES)

@@ -1,14 +1,18 @@
 """The benchmark produces every figure with sane values (timings themselves are checked by running it, not here)."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 
-from showcase import bench
+from showcase import bench, paths, variants
 from showcase import manifest as manifest_lib
+from showcase.export import export_all
 
 FIELDS = {"bytes", "load_seconds", "first_inference_ms", "p50_ms", "p95_ms", "runs", "batch32_items_per_second",
-          "memory_growth_mb"}
+          "memory_growth_mb", "metric"}
 
 
 def test_example_batch_follows_the_input_spec():
@@ -24,6 +28,7 @@ def test_example_batch_follows_the_input_spec():
 def test_measure_reports_every_field_with_sane_values():
     figures = bench.measure("digits", "tflite", runs=30)
     assert set(figures) == FIELDS
+    assert "value" in figures["metric"] or "unavailable" in figures["metric"]
     assert figures["runs"] == 30
     assert 0 < figures["p50_ms"] <= figures["p95_ms"]
     assert figures["load_seconds"] > 0 and figures["batch32_items_per_second"] > 0
@@ -50,3 +55,60 @@ def test_a_partial_run_keeps_earlier_figures(tmp_path):
 def test_machine_description_names_the_cpu_and_cores():
     machine = bench.machine()
     assert machine["cores"] >= 1 and machine["cpu"]
+
+
+def write_tiny_model(models_dir):
+    """A 6 -> 3 softmax MLP in every committed format, with its manifest entry, under ``models_dir``. Its middle
+    layer has 4,096 weights: the TFLite converter leaves tensors under 1,024 elements in float."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(3, activation="softmax")])
+    calibration = np.random.default_rng(0).uniform(0, 1, (64, 6)).astype(np.float32)
+    artifacts = export_all(model, models_dir / "tiny", lambda: np.array_split(calibration, 64))
+    records = {}
+    for format_name, path in artifacts.items():
+        size, sha256 = manifest_lib.file_digest(path)
+        records[format_name] = {"path": path.relative_to(models_dir).as_posix(), "bytes": size, "sha256": sha256}
+    entry = {"name": "tiny", "task": "test model", "artifacts": records, "training": {"command": "(test)"},
+             "input": {"shape": [None, 6], "dtype": "float32", "range": [0.0, 1.0]}}
+    manifest = {"schema_version": manifest_lib.SCHEMA_VERSION, "models": {"tiny": entry}}
+    (models_dir / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_the_benchmark_command_measures_every_format_of_a_tiny_model(tmp_path):
+    write_tiny_model(tmp_path / "models")
+    output = tmp_path / "benchmarks.json"
+    environment = os.environ | {"SHOWCASE_MODELS_DIR": str(tmp_path / "models"),
+                                "SHOWCASE_CACHE_DIR": str(tmp_path / "cache")}
+    subprocess.run([sys.executable, "-m", "showcase.bench", "--runs", "40", "--skip-app", "--output", str(output)],
+                   cwd=paths.REPO_ROOT, env=environment, check=True, capture_output=True, timeout=600)
+    results = json.loads(output.read_text())
+    assert results["machine"]["cores"] >= 1 and results["versions"]["onnxruntime"]
+    formats = results["models"]["tiny"]["formats"]
+    assert set(formats) == set(manifest_lib.FORMAT_LABELS)  # the committed formats and the three variants
+    for format_name, figures in formats.items():
+        assert set(figures) == FIELDS, format_name
+        assert figures["runs"] == 40 and 0 < figures["p50_ms"] <= figures["p95_ms"] < 1000, format_name
+        assert figures["bytes"] > 0 and figures["load_seconds"] > 0 and figures["first_inference_ms"] > 0
+        assert figures["batch32_items_per_second"] > 0 and np.isfinite(figures["memory_growth_mb"])
+        assert "no evaluation subset" in figures["metric"]["unavailable"].lower()
+    # Dynamic-range TFLite stores int8 weights. (ONNX Runtime leaves this tiny model's MatMuls in float; the
+    # real models' ONNX int8 variants are checked for size in tests/model/test_format_variants.py.)
+    assert formats["tflite_dynamic"]["bytes"] < formats["tflite"]["bytes"]
+
+
+def test_metric_changes_are_measured_against_the_reference_format():
+    figures = {"savedmodel": {"metric": {"value": 0.99}}, "tflite_int8": {"metric": {"value": 0.985}},
+               "onnx": {"metric": {"unavailable": "no data"}}, "tflite": {"error": "failed"}}
+    bench.add_metric_deltas(figures)
+    assert figures["tflite_int8"]["metric"]["delta_vs_reference"] == -0.005
+    assert figures["savedmodel"]["metric"]["delta_vs_reference"] == 0
+    assert "delta_vs_reference" not in figures["onnx"]["metric"]
+
+
+def test_a_time_budget_skips_what_it_cannot_start():
+    results = bench.run_benchmark(["digits"], ["tflite", "onnx"], runs=5, include_app=False, time_budget=1e-9)
+    formats = results["models"]["digits"]["formats"]
+    assert set(formats) == {"tflite", "onnx"} and all("skipped" in figures for figures in formats.values())

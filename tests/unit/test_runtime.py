@@ -25,7 +25,7 @@ def test_every_format_returns_probabilities_for_any_batch_size(format_name):
 
 def test_unknown_format_is_a_value_error():
     with pytest.raises(ValueError, match="Unknown format"):
-        runtime._open(paths.MODELS_DIR, "pickle")
+        runtime.open_file(paths.MODELS_DIR, "pickle")
 
 
 def test_format_the_model_lacks_names_the_rebuild_command():

@@ -48,6 +48,29 @@ def test_pieces_map_back_onto_the_words():
     assert [word for _, piece_words in recipe.pieces(raw) for word in piece_words] == recipe.words(raw)
 
 
+def test_capitalized_person_names_and_unknown_capitalized_words_become_one_token():
+    vocabulary = recipe.Vocabulary(["liked", "the", "film", "will", "emma"], person_names=["emma", "will"])
+    assert vocabulary.words("Emma liked the film. Will Priya? emma will") == [
+        recipe.PERSON, "liked", "the", "film", recipe.PERSON, recipe.PERSON, "emma", "will"]
+    # Masking replaces words one for one, so word effects still map back onto the pieces of the text.
+    assert len(vocabulary.words("Priya's FILM")) == len(recipe.words("Priya's FILM"))
+
+
+def test_names_are_the_listed_first_names_and_words_the_texts_capitalize():
+    texts = ["Will you watch it? I will, and so will Emma.", "Emma was great.", "Seagal again. Seagal, Seagal."]
+    # "will" is mostly lower case; "seagal" is always capitalized; "zoe" is listed and never contradicted.
+    assert recipe.capitalized_names(texts, {"will", "emma", "zoe"}, min_count=3) == ["emma", "seagal", "zoe"]
+
+
+def test_the_vocabulary_counts_masked_names_and_saves_them(tmp_path):
+    vocabulary = recipe.Vocabulary.build(["Emma good", "Linda good"], max_terms=10, min_documents=1,
+                                         person_names=["emma", "linda"])
+    assert f"{recipe.PERSON} good" in vocabulary.ids and "emma" not in vocabulary.ids
+    loaded = recipe.Vocabulary.load(vocabulary.save(tmp_path / "terms.txt"),
+                                    vocabulary.save_person_names(tmp_path / "names.txt"))
+    assert loaded.person_names == {"emma", "linda"} and loaded.ids == vocabulary.ids
+
+
 def test_ngrams_are_unigrams_then_bigrams():
     assert recipe.ngrams(["not", "good", "film"]) == ["not", "good", "film", "not good", "good film"]
 

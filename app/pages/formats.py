@@ -1,0 +1,157 @@
+"""Formats compared: SavedModel vs TFLite variants vs ONNX Runtime — size, speed and accuracy, measured."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+import ui
+
+from showcase import bench, format_report
+from showcase.manifest import FORMAT_LABELS
+
+LIVE_RUNS = 100
+LIVE_BUDGETS_SECONDS = (20, 60, 120, 300)
+SHOWN_COLUMNS = ["model", "format label", "size (MB)", "p50 (ms)", "p95 (ms)", "load (s)", "first inference (ms)",
+                 "batch-32 items/s", "memory growth (MB)", "metric", "metric value", "metric change",
+                 "smaller than SavedModel (×)", "faster than SavedModel (×)"]
+
+st.title("Formats compared")
+st.write(
+    "Every model exported to SavedModel (TensorFlow), TFLite (LiteRT) in fp32, fp16, dynamic-range int8 and "
+    "full int8, and ONNX (ONNX Runtime) in fp32 and int8 — measured for file size, batch-1 latency, "
+    "throughput, memory and the model's own metric on a fixed evaluation subset, against SavedModel. The other "
+    "pages serve the committed formats; fp16, dynamic-range and ONNX int8 are built on demand for this page."
+)
+manifest = ui.manifest()
+committed = ui.benchmarks()
+table = format_report.rows(committed, manifest)
+
+
+def size_latency_chart(data: pd.DataFrame) -> alt.FacetChart:
+    return (
+        alt.Chart(data)
+        .mark_point(filled=True, size=90)
+        .encode(
+            x=alt.X("size (MB):Q", scale=alt.Scale(type="log"), title="file size (MB, log)"),
+            y=alt.Y("p50 (ms):Q", scale=alt.Scale(type="log"), title="batch-1 p50 (ms, log)"),
+            color=alt.Color("format label:N", title="format", sort=list(FORMAT_LABELS.values())),
+            tooltip=["model", "format label", alt.Tooltip("size (MB):Q", format=".3f"),
+                     alt.Tooltip("p50 (ms):Q", format=".3f"), alt.Tooltip("p95 (ms):Q", format=".3f")],
+        )
+        .properties(width=230, height=190)
+        .facet(facet=alt.Facet("model:N", title=None), columns=3)
+        .resolve_scale(x="independent", y="independent")
+    )
+
+
+def quality_chart(data: pd.DataFrame) -> alt.FacetChart:
+    measured = data.dropna(subset=["quality change"])
+    return (
+        alt.Chart(measured)
+        .mark_bar()
+        .encode(
+            x=alt.X("quality change:Q", title="change vs SavedModel (points; % for a loss; < 0 is worse)"),
+            y=alt.Y("format label:N", title=None, sort=list(FORMAT_LABELS.values())),
+            color=alt.condition("datum['quality change'] < 0", alt.value("#e45756"), alt.value("#4c78a8")),
+            tooltip=["model", "format label", "metric", alt.Tooltip("metric value:Q", format=".4f"),
+                     alt.Tooltip("quality change:Q", format="+.3f")],
+        )
+        .properties(width=230, height=150)
+        .facet(facet=alt.Facet("model:N", title=None), columns=3)
+        .resolve_scale(x="independent")
+    )
+
+
+def formatted(data: pd.DataFrame) -> pd.DataFrame:
+    return data[SHOWN_COLUMNS].rename(columns={"format label": "format"}).round(4)
+
+
+def machine_caption(results: dict) -> str:
+    machine, versions = results.get("machine", {}), results.get("versions", {})
+    return (f"Measured {results.get('created', '?')} on {machine.get('cpu', '?')} ({machine.get('cores', '?')} cores), "
+            f"{results.get('settings', {}).get('threads', '?')} threads per model, "
+            + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".")
+
+
+if table.empty:
+    st.info("No benchmark has been committed yet: run `python -m showcase.bench`, or measure below.")
+else:
+    st.caption(machine_caption(committed))
+    st.subheader("In short")
+    st.markdown("\n".join(f"- {sentence}" for sentence in format_report.summary(table)))
+
+    st.subheader("Targets for the classifiers")
+    checks = format_report.target_checks(table, manifest)
+    checks["met"] = checks["met"].map({True: "✅ met", False: "❌ missed"})
+    st.dataframe(checks, hide_index=True, width="stretch")
+
+    size_column, quality_column = st.columns(2)
+    with size_column:
+        st.markdown("**Size vs batch-1 latency** (one point per format; down and left is better)")
+        st.altair_chart(size_latency_chart(table))
+    with quality_column:
+        st.markdown("**Metric change against SavedModel**, on each model's fixed evaluation subset")
+        st.altair_chart(quality_chart(table))
+    st.subheader("Every measurement")
+    st.dataframe(formatted(table), hide_index=True, width="stretch")
+    with st.expander("What the columns mean"):
+        st.markdown(
+            "- **p50 / p95**: batch-1 latency percentiles after a warm-up, "
+            f"{committed.get('settings', {}).get('runs', '?')} timed runs, fixed thread count.\n"
+            "- **load** includes importing the runtime (TensorFlow for SavedModel) in a fresh process; "
+            "**memory growth** is that process's resident memory after loading and running the model.\n"
+            "- **metric** is the model's own: accuracy (classifiers, GAN digits read correctly), ROC-AUC "
+            "(autoencoder, digits vs Fashion-MNIST), pinball loss (forecast, lower is better), measured "
+            "with each format on the same fixed subset as SavedModel."
+        )
+
+st.subheader("Run on this machine")
+st.write(
+    "Re-measure the models and formats you pick, here and now, and compare with the committed numbers. "
+    "Each format runs in its own process (the app never loads TensorFlow); variants that are not built yet "
+    "are built first with the TensorFlow converter (up to a minute per model)."
+)
+with st.form("live_run"):
+    models = st.multiselect("Models", list(manifest["models"]), default=list(manifest["models"])[:1],
+                            key="formats_models")
+    formats = st.multiselect("Formats", list(FORMAT_LABELS), default=["savedmodel", "tflite", "onnx"],
+                             format_func=FORMAT_LABELS.get, key="formats_formats")
+    budget = st.select_slider("Time budget", options=LIVE_BUDGETS_SECONDS, value=60, format_func=lambda s: f"{s} s",
+                              key="formats_budget")
+    submitted = st.form_submit_button("Run on this machine", type="primary")
+
+if submitted:
+    if not models or not formats:
+        st.warning("Pick at least one model and one format.")
+    else:
+        progress_bar = st.progress(0.0, text="Starting…")
+        st.session_state["live_results"] = bench.run_benchmark(
+            models, formats, runs=LIVE_RUNS, include_app=False, time_budget=budget,
+            progress=lambda done, total, label: progress_bar.progress(done / total, text=label),
+            format_time_limit=min(5.0, budget / 4),
+        )
+        progress_bar.empty()
+
+live = st.session_state.get("live_results")
+if live:
+    fresh = format_report.rows(live, manifest)
+    st.caption(machine_caption(live))
+    problems = [f"{model} · {FORMAT_LABELS.get(name, name)}: {figures.get('skipped') or figures.get('error')}"
+                for model, results in live["models"].items() for name, figures in results["formats"].items()
+                if "p50_ms" not in figures]
+    problems += [f"{model}: the variants could not be built ({results['variants_error']})"
+                 for model, results in live["models"].items() if results.get("variants_error")]
+    for problem in problems:
+        st.warning(problem)
+    if not fresh.empty:
+        merged = fresh.merge(table[["model", "format", "p50 (ms)", "size (MB)"]] if not table.empty else
+                             pd.DataFrame(columns=["model", "format", "p50 (ms)", "size (MB)"]),
+                             on=["model", "format"], how="left", suffixes=("", " committed"))
+        merged["p50 now / committed"] = merged["p50 (ms)"] / merged["p50 (ms) committed"]
+        st.dataframe(
+            merged[["model", "format label", "p50 (ms)", "p50 (ms) committed", "p50 now / committed", "p95 (ms)",
+                    "load (s)", "batch-32 items/s", "memory growth (MB)", "metric", "metric value", "metric change",
+                    "faster than SavedModel (×)"]].rename(columns={"format label": "format", "p50 (ms)": "p50 now (ms)"})
+            .round(4),
+            hide_index=True, width="stretch",
+        )
+        st.markdown("\n".join(f"- {sentence}" for sentence in format_report.summary(fresh)))

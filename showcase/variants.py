@@ -1,0 +1,172 @@
+"""The Formats page's extra export variants, built on demand into the git-ignored cache.
+
+    python -m showcase.variants                       # every model: TFLite fp16, dynamic-range int8, ONNX int8
+    python -m showcase.variants --models digits flowers
+
+The committed serving formats stay in ``models/``; the variants are derived from the committed SavedModel
+and ONNX files with the package's export step (``showcase.export.export_variants``); ONNX int8 calibrates
+its activation ranges on ``calibration_inputs`` — the model's committed sample inputs, or inputs drawn from
+its training period (forecast) or its latent distribution (GAN), never its evaluation data. They go to
+``.cache/variants/<model>/`` with a ``variants.json`` record (bytes, sha256, and the sha256 of the files
+they were made from, so a retrained model's stale variants are rebuilt). Building needs TensorFlow for the
+TFLite converter; the app runs this module in a subprocess so that its own process never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from showcase import export
+from showcase import manifest as manifest_lib
+from showcase import paths, runtime
+
+VARIANT_FORMATS = tuple(export.VARIANT_FILES)
+# Bump when the way variants are made changes, so that cached ones are rebuilt.
+RECIPE_VERSION = 2
+# The committed files each variant is made from.
+SOURCES = {"tflite_fp16": "savedmodel", "tflite_dynamic": "savedmodel", "onnx_int8": "onnx"}
+
+
+def _digit_samples(entry: dict[str, Any]) -> np.ndarray:
+    from PIL import Image
+
+    from showcase.preprocessing.digits import to_model_input
+
+    files = sorted((paths.SAMPLES_DIR / "digits").glob("*.png"))
+    return to_model_input(np.stack([np.asarray(Image.open(file).convert("L")) for file in files]))
+
+
+def _flower_samples(entry: dict[str, Any]) -> np.ndarray:
+    from showcase.preprocessing.flowers import prepare_photo, to_model_input
+
+    files = sorted((paths.SAMPLES_DIR / "flowers").glob("*.jpg"))
+    return to_model_input([prepare_photo(file.read_bytes())[1] for file in files])
+
+
+def _sentiment_samples(entry: dict[str, Any]) -> np.ndarray:
+    from showcase import text
+
+    vocabulary = text.load_vocabulary(entry)
+    reviews = text.read_csv_upload((paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())[0]["review"]
+    return np.concatenate([vocabulary.encode_chunks(review) for review in reviews if review.strip()])
+
+
+def _forecast_training_windows(entry: dict[str, Any]) -> np.ndarray:
+    from showcase import forecasting as fc
+
+    scaler = fc.Scaler.from_dict(entry["extra"]["scaler"])
+    windows = []
+    for ticker in fc.TICKERS:
+        series = fc.builtin_series(ticker)
+        origins = fc.period_origins(series.dates)["train"][::20]
+        windows.append(fc.model_input(*fc.raw_windows(series.prices, origins), scaler))
+    return np.concatenate(windows)
+
+
+def _generator_inputs(entry: dict[str, Any]) -> np.ndarray:
+    from showcase import generation
+
+    digits = np.arange(256) % generation.NUM_CLASSES
+    return generation.generator_input(generation.latent_vectors(7, len(digits)), digits)
+
+
+# Representative inputs for ONNX int8 calibration, per model.
+CALIBRATION_INPUTS = {
+    "digits": _digit_samples,
+    "autoencoder": _digit_samples,
+    "flowers": _flower_samples,
+    "sentiment": _sentiment_samples,
+    "forecast": _forecast_training_windows,
+    "gan": _generator_inputs,
+}
+
+
+def calibration_inputs(model_name: str, entry: dict[str, Any]) -> np.ndarray:
+    """The model's calibration inputs; for a model without a recipe, random inputs within its input spec."""
+    if model_name in CALIBRATION_INPUTS:
+        return CALIBRATION_INPUTS[model_name](entry)
+    from showcase.bench import example_batch
+
+    return example_batch(entry, batch_size=32)
+
+
+def _one_by_one(inputs: np.ndarray) -> list[np.ndarray]:
+    return [inputs[index : index + 1] for index in range(len(inputs))]
+
+
+def _record_path(model_name: str) -> Path:
+    return paths.VARIANTS_DIR / model_name / "variants.json"
+
+
+def built_variants(model_name: str, manifest: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """format -> {"bytes", "sha256", "file"} of the variants in the cache that are up to date with the
+    committed model; stale or missing ones are left out."""
+    entry = manifest_lib.model_entry(model_name, manifest)
+    record_path = _record_path(model_name)
+    if not record_path.exists():
+        return {}
+    records = json.loads(record_path.read_text())
+    fresh = {}
+    for format_name, record in records.items():
+        source = entry["artifacts"].get(SOURCES.get(format_name, ""), {})
+        path = record_path.parent / record["file"]
+        fresh_record = record.get("recipe") == RECIPE_VERSION and record.get("source_sha256") == source.get("sha256")
+        if fresh_record and path.exists():
+            fresh[format_name] = record
+    return fresh
+
+
+def build(model_name: str, formats: tuple[str, ...] = VARIANT_FORMATS, manifest: dict[str, Any] | None = None
+          ) -> dict[str, dict[str, Any]]:
+    """Build the variants that are missing or stale; return the records of all requested ones."""
+    entry = manifest_lib.model_entry(model_name, manifest)
+    records = built_variants(model_name, manifest)
+    missing = [name for name in formats if name not in records]
+    if missing:
+        directory = paths.VARIANTS_DIR / model_name
+        written = export.export_variants(
+            manifest_lib.artifact_path(entry, "savedmodel"), manifest_lib.artifact_path(entry, "onnx"), directory,
+            lambda: _one_by_one(calibration_inputs(model_name, entry)), missing,
+        )
+        for format_name, path in written.items():
+            size, sha256 = manifest_lib.file_digest(path)
+            source = entry["artifacts"][SOURCES[format_name]]["sha256"]
+            records[format_name] = {"file": path.name, "bytes": size, "sha256": sha256, "source_sha256": source,
+                                    "recipe": RECIPE_VERSION}
+        _record_path(model_name).write_text(json.dumps(records, indent=2) + "\n")
+    return {name: records[name] for name in formats}
+
+
+def load(model_name: str, format_name: str, manifest: dict[str, Any] | None = None) -> runtime.Predictor:
+    """A predictor for a committed format (through the manifest's checks) or a built variant."""
+    if format_name not in VARIANT_FORMATS:
+        return runtime.load(model_name, format_name, manifest)
+    record = built_variants(model_name, manifest).get(format_name)
+    if record is None:
+        raise runtime.ArtifactError(f"The {model_name} model's {format_name} variant is not built yet. "
+                                    f"Build it with `python -m showcase.variants --models {model_name}`.")
+    path = _record_path(model_name).parent / record["file"]
+    if manifest_lib.file_digest(path)[1] != record["sha256"]:
+        raise runtime.ArtifactError(f"{path} was altered. Rebuild it with "
+                                    f"`python -m showcase.variants --models {model_name}`.")
+    return runtime.open_file(path, format_name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="*", help="model names (default: every model in the manifest)")
+    parser.add_argument("--formats", nargs="*", choices=VARIANT_FORMATS, default=list(VARIANT_FORMATS))
+    args = parser.parse_args(argv)
+    manifest = manifest_lib.load_manifest()
+    for model_name in args.models or manifest["models"]:
+        for format_name, record in build(model_name, tuple(args.formats), manifest).items():
+            print(f"{model_name:12s} {format_name:15s} {record['bytes'] / 1e6:8.3f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""AppTest: the Formats page renders the committed benchmark and runs a short live measurement.
+
+Seams used: the live-run form (``formats_models``, ``formats_formats``, ``formats_budget`` and its
+"Run on this machine" button). The live run measures in subprocesses, as on the hosted app.
+"""
+
+from streamlit.testing.v1 import AppTest
+
+from showcase import paths
+
+ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
+
+
+def open_formats_page() -> AppTest:
+    app = AppTest.from_file(ENTRY, default_timeout=180)
+    app.run()
+    app.switch_page("pages/formats.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def column_names(app: AppTest) -> list[list[str]]:
+    return [list(frame.value.columns) for frame in app.dataframe]
+
+
+def test_the_page_shows_the_committed_benchmark():
+    app = open_formats_page()
+    text = " ".join(block.value for block in app.markdown)
+    assert "faster than SavedModel at batch 1" in text
+    columns = column_names(app)
+    assert ["model", "target", "measured", "met", "why"] in columns
+    assert any("p50 (ms)" in names and "metric change" in names for names in columns)
+    assert len(app.get("vega_lite_chart")) == 2
+
+
+def test_a_short_live_run_shows_fresh_numbers_beside_the_committed_ones():
+    app = open_formats_page()
+    app.multiselect(key="formats_models").set_value(["digits"])
+    app.multiselect(key="formats_formats").set_value(["tflite"])
+    app.select_slider(key="formats_budget").set_value(20)
+    next(button for button in app.button if button.label == "Run on this machine").click()
+    app.run()
+    assert not app.exception, app.exception
+    live = next(frame.value for frame in app.dataframe if "p50 now (ms)" in frame.value.columns)
+    assert list(live["format"]) == ["TFLite fp32 (LiteRT)"]
+    assert live["p50 now (ms)"].iloc[0] > 0 and live["p50 (ms) committed"].iloc[0] > 0
+    assert not app.warning, [warning.value for warning in app.warning]
+
+
+def test_an_empty_choice_asks_for_a_model_and_a_format():
+    app = open_formats_page()
+    app.multiselect(key="formats_models").set_value([])
+    next(button for button in app.button if button.label == "Run on this machine").click()
+    app.run()
+    assert "Pick at least one model" in app.warning[0].value

@@ -1,0 +1,74 @@
+"""The Formats page's table, summary and target checks, computed from a small hand-made benchmark result."""
+
+import pandas as pd
+
+from showcase import format_report
+
+
+def figures(megabytes, p50, metric=None, delta=None, higher_is_better=True):
+    result = {"bytes": int(megabytes * 1e6), "p50_ms": p50, "p95_ms": p50 * 1.2, "load_seconds": 0.1,
+              "first_inference_ms": p50 * 3, "batch32_items_per_second": 1000 / p50, "memory_growth_mb": 10.0}
+    if metric is not None:
+        result["metric"] = {"metric": "accuracy" if higher_is_better else "pinball_loss", "value": metric,
+                            "delta_vs_reference": delta, "higher_is_better": higher_is_better}
+    return result
+
+
+MANIFEST = {"models": {
+    "good": {"task": "image classification (10 classes)"},
+    "slow": {"task": "binary text classification", "extra": {"tflite_int8_rejected": {
+        "accuracy": 0.9023, "max_abs_probability_difference": 0.42}}},
+    "forecast": {"task": "time-series forecasting"},
+}}
+BENCHMARKS = {"models": {
+    "good": {"formats": {
+        "savedmodel": figures(1.2, 2.0, 0.990, 0.0), "tflite": figures(0.5, 0.25, 0.990, 0.0),
+        "tflite_int8": figures(0.14, 0.30, 0.987, -0.003), "onnx": {"skipped": "time budget"}}},
+    "slow": {"formats": {"savedmodel": figures(10, 1.0, 0.90, 0.0), "tflite": figures(9, 0.5, 0.90, 0.0)}},
+    "forecast": {"formats": {"savedmodel": figures(1.0, 4.0, 0.50, 0.0, False),
+                             "tflite": figures(0.4, 0.5, 0.51, 0.01, False)}},
+    "retired": {"formats": {"savedmodel": figures(1, 1)}},
+}}
+
+
+def table():
+    return format_report.rows(BENCHMARKS, MANIFEST)
+
+
+def test_rows_cover_measured_formats_of_models_in_the_manifest():
+    rows = table()
+    assert set(zip(rows["model"], rows["format"])) == {
+        ("good", "savedmodel"), ("good", "tflite"), ("good", "tflite_int8"), ("slow", "savedmodel"),
+        ("slow", "tflite"), ("forecast", "savedmodel"), ("forecast", "tflite")}
+    int8 = rows.set_index(["model", "format"]).loc[("good", "tflite_int8")]
+    assert round(int8["faster than SavedModel (×)"], 3) == round(2.0 / 0.30, 3)
+    assert round(int8["smaller than SavedModel (×)"], 3) == round(1.2 / 0.14, 3)
+    assert round(int8["quality change"], 3) == -0.3
+
+
+def test_a_worse_loss_is_a_negative_quality_change():
+    forecast = table().set_index(["model", "format"]).loc[("forecast", "tflite")]
+    assert round(forecast["quality change"], 3) == -2.0  # the loss grew by 2% of SavedModel's
+
+
+def test_the_summary_names_the_fastest_and_smallest_formats_with_their_cost():
+    sentences = format_report.summary(table())
+    good = next(sentence for sentence in sentences if sentence.startswith("**good**"))
+    assert "TFLite fp32 (LiteRT) is the fastest, 8.0× faster" in good
+    assert "TFLite full int8 (LiteRT) is the smallest, 8.6× smaller" in good and "-0.30 points" in good
+
+
+def test_targets_are_checked_for_classifiers_only():
+    checks = format_report.target_checks(table(), MANIFEST)
+    assert set(checks["model"]) == {"good", "slow"}
+    good = checks[checks["model"] == "good"].set_index("target")["met"].tolist()
+    assert good == [True, True]  # int8 is 28% of the fp32 size and loses 0.3 points; 8× faster
+    slow = checks[checks["model"] == "slow"]
+    assert not slow["met"].any()
+    assert "rejected" in slow.iloc[0]["why"] and "0.42" in slow.iloc[0]["why"]
+    assert "2.0×" in slow.iloc[1]["measured"] and slow.iloc[1]["why"]
+
+
+def test_an_empty_benchmark_gives_an_empty_table():
+    assert format_report.rows({}, MANIFEST).empty
+    assert isinstance(format_report.rows({}, MANIFEST), pd.DataFrame)
