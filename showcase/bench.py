@@ -3,6 +3,7 @@
     python -m showcase.bench                      # every model and format -> models/benchmarks.json
     python -m showcase.bench --models digits --runs 500 --output /tmp/bench.json
     python -m showcase.bench --skip-app           # models only
+    python -m showcase.bench --app-only           # re-measure the app's cold start and memory, keep the rest
 
 Formats are the committed serving formats and the Formats page's variants (TFLite fp16, dynamic-range
 int8, ONNX int8), which are built into the cache first (``showcase.variants``). Each model × format is
@@ -130,7 +131,7 @@ def measure_isolated(model_name: str, format_name: str, runs: int, time_limit: f
     except subprocess.TimeoutExpired:
         return {"error": f"took longer than {time_limit + 240:.0f} s"}
     if completed.returncode != 0:
-        return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
+        return {"error": _last_error_line(completed)}
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -138,9 +139,12 @@ def build_variants(model_name: str) -> str | None:
     """Build the model's missing variants in a subprocess (the converter imports TensorFlow); an error or None."""
     command = [sys.executable, "-m", "showcase.variants", "--models", model_name]
     completed = subprocess.run(command, cwd=paths.REPO_ROOT, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        return completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"
-    return None
+    return _last_error_line(completed) if completed.returncode != 0 else None
+
+
+def _last_error_line(completed: subprocess.CompletedProcess) -> str:
+    lines = completed.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit status {completed.returncode}"
 
 
 def add_metric_deltas(figures: dict[str, dict[str, Any]]) -> None:
@@ -172,20 +176,31 @@ def wait_for_health(port: int, deadline: float) -> bool:
 
 # Text that appears once a page has rendered to its end: every model page closes with "How this model works".
 PAGE_END_MARKERS = {"formats": "Run on this machine"}
+# Pages that wait for an input before loading their model: (input choice, sample button or None) to click.
+SAMPLE_INPUTS = {"digits": ("MNIST test samples", None), "anomaly": ("Samples", None),
+                 "flowers": ("Sample gallery", "daisy")}
 
 
 def visit_every_page(page, port: int, server_pid: int, timeout: float) -> dict[str, float]:
-    """Open each page of the app in turn; the server's resident memory (MB) after each, in visiting order."""
+    """Open each page of the app in turn, with a sample input where the page waits for one (so that every
+    model is loaded); the server's resident memory (MB) after each page, in visiting order."""
     import psutil
 
     server = psutil.Process(server_pid)
     resident = {}
+    milliseconds = timeout * 1000
     for page_file in sorted((paths.REPO_ROOT / "app" / "pages").glob("*.py")):
         name = page_file.stem
         if name == "home":
             continue
-        page.goto(f"http://127.0.0.1:{port}/{name}", timeout=timeout * 1000)
-        page.get_by_text(PAGE_END_MARKERS.get(name, "How this model works")).first.wait_for(timeout=timeout * 1000)
+        page.goto(f"http://127.0.0.1:{port}/{name}", timeout=milliseconds)
+        page.get_by_text(PAGE_END_MARKERS.get(name, "How this model works")).first.wait_for(timeout=milliseconds)
+        if name in SAMPLE_INPUTS:
+            choice, button = SAMPLE_INPUTS[name]
+            page.get_by_text(choice, exact=True).first.click()
+            if button:
+                page.get_by_role("button", name=button).first.click()
+            page.get_by_text("This prediction took").first.wait_for(timeout=milliseconds)
         page.wait_for_timeout(500)
         resident[name] = round(server.memory_info().rss / 1e6, 1)
     return resident
@@ -321,9 +336,14 @@ def run_benchmark(
     if progress:
         progress(len(steps), len(steps), "done")
     if include_app:
-        results["app"] = {"cold_start": app_cold_start()}
-        print("app cold start", results["app"]["cold_start"])
+        results["app"] = measure_app()
     return results
+
+
+def measure_app() -> dict[str, Any]:
+    figures = {"cold_start": app_cold_start(), "created": manifest_lib.utc_now()}
+    print("app cold start", figures["cold_start"])
+    return figures
 
 
 def merge_with_previous(results: dict[str, Any], output: Path) -> dict[str, Any]:
@@ -345,6 +365,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=500, help="timed batch-1 predictions per format")
     parser.add_argument("--output", type=Path, default=paths.BENCHMARKS_PATH)
     parser.add_argument("--skip-app", action="store_true", help="do not time the app's cold start")
+    parser.add_argument("--app-only", action="store_true", help="only the app's cold start and memory")
     parser.add_argument("--time-budget", type=float, help="seconds; model × format pairs not started by then are skipped")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds of timed runs per format at most")
     parser.add_argument("--measure-one", nargs=2, metavar=("MODEL", "FORMAT"), help=argparse.SUPPRESS)
@@ -352,9 +373,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.measure_one:
         print(json.dumps(measure(*args.measure_one, runs=args.runs, time_limit=args.time_limit)))
         return
-    results = run_benchmark(args.models, args.formats, args.runs, include_app=not args.skip_app,
-                            time_budget=args.time_budget, format_time_limit=args.time_limit)
-    results = merge_with_previous(results, args.output)
+    if args.app_only:
+        results = json.loads(args.output.read_text()) if args.output.exists() else {"models": {}}
+        results["app"] = measure_app()
+    else:
+        results = run_benchmark(args.models, args.formats, args.runs, include_app=not args.skip_app,
+                                time_budget=args.time_budget, format_time_limit=args.time_limit)
+        results = merge_with_previous(results, args.output)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"Wrote {args.output}")

@@ -11,8 +11,7 @@ from typing import Any
 import pandas as pd
 
 from showcase import manifest as manifest_lib
-
-REFERENCE = "savedmodel"
+from showcase.bench import REFERENCE_FORMAT as REFERENCE
 FP32_TFLITE = "tflite"
 FULL_INT8 = "tflite_int8"
 # The targets for every classifier.
@@ -132,7 +131,7 @@ def _int8_check(model_name: str, entry: dict[str, Any], group: pd.DataFrame) -> 
     int8, fp32 = group.loc[FULL_INT8], group.loc[FP32_TFLITE]
     share = int8["size (MB)"] / fp32["size (MB)"]
     loss = -int8["metric change"] if int8["metric change"] is not None and not pd.isna(int8["metric change"]) else None
-    measured = f"{share:.0%} of the size" + (f", {100 * loss:+.2f} points lost" if loss is not None else
+    measured = f"{share:.0%} of the size" + (f", metric {-100 * loss:+.2f} points" if loss is not None else
                                             ", metric not measured (no evaluation data on this machine)")
     reasons = []
     if share > INT8_MAX_SIZE_SHARE:

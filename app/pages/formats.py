@@ -37,27 +37,29 @@ def size_latency_chart(data: pd.DataFrame) -> alt.FacetChart:
             tooltip=["model", "format label", alt.Tooltip("size (MB):Q", format=".3f"),
                      alt.Tooltip("p50 (ms):Q", format=".3f"), alt.Tooltip("p95 (ms):Q", format=".3f")],
         )
-        .properties(width=230, height=190)
+        .properties(width=190, height=170)
         .facet(facet=alt.Facet("model:N", title=None), columns=3)
         .resolve_scale(x="independent", y="independent")
+        .configure_legend(orient="bottom", columns=4)
     )
 
 
 def quality_chart(data: pd.DataFrame) -> alt.FacetChart:
     measured = data.dropna(subset=["quality change"])
+    # One scale for every model, at least ±1 point wide, so that a change of a few hundredths looks as small as it is.
+    reach = max(1.0, float(measured["quality change"].abs().max()) if not measured.empty else 1.0)
     return (
         alt.Chart(measured)
         .mark_bar()
         .encode(
-            x=alt.X("quality change:Q", title="change vs SavedModel (points; % for a loss; < 0 is worse)"),
+            x=alt.X("quality change:Q", title="change vs SavedModel", scale=alt.Scale(domain=[-reach, reach])),
             y=alt.Y("format label:N", title=None, sort=list(FORMAT_LABELS.values())),
             color=alt.condition("datum['quality change'] < 0", alt.value("#e45756"), alt.value("#4c78a8")),
             tooltip=["model", "format label", "metric", alt.Tooltip("metric value:Q", format=".4f"),
                      alt.Tooltip("quality change:Q", format="+.3f")],
         )
-        .properties(width=230, height=150)
+        .properties(width=150, height=150)
         .facet(facet=alt.Facet("model:N", title=None), columns=3)
-        .resolve_scale(x="independent")
     )
 
 
@@ -81,16 +83,16 @@ else:
 
     st.subheader("Targets for the classifiers")
     checks = format_report.target_checks(table, manifest)
-    checks["met"] = checks["met"].map({True: "✅ met", False: "❌ missed"})
-    st.dataframe(checks, hide_index=True, width="stretch")
+    checks["met"] = checks["met"].map({True: "met", False: "missed"})
+    st.table(checks.set_index(["model", "target"]))
 
-    size_column, quality_column = st.columns(2)
-    with size_column:
-        st.markdown("**Size vs batch-1 latency** (one point per format; down and left is better)")
-        st.altair_chart(size_latency_chart(table))
-    with quality_column:
-        st.markdown("**Metric change against SavedModel**, on each model's fixed evaluation subset")
-        st.altair_chart(quality_chart(table))
+    st.subheader("Size vs batch-1 latency")
+    st.caption("One point per format; down and to the left is better. Both axes are logarithmic.")
+    st.altair_chart(size_latency_chart(table))
+    st.subheader("Metric change against SavedModel")
+    st.caption("Each model's own metric on its fixed evaluation subset, in points (percent of the loss for the "
+               "forecast); below zero is worse.")
+    st.altair_chart(quality_chart(table))
     st.subheader("Every measurement")
     st.dataframe(formatted(table), hide_index=True, width="stretch")
     with st.expander("What the columns mean"):

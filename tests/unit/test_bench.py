@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from showcase import bench, paths, variants
+from showcase import bench, paths
 from showcase import manifest as manifest_lib
 from showcase.export import export_all
 
