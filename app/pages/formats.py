@@ -113,7 +113,8 @@ st.write(
     "are built first with the TensorFlow converter (up to a minute per model)."
 )
 with st.form("live_run"):
-    models = st.multiselect("Models", list(manifest["models"]), default=list(manifest["models"])[:1],
+    model_names = list(manifest["models"])
+    models = st.multiselect("Models", model_names, default=["digits"] if "digits" in model_names else model_names[:1],
                             key="formats_models")
     formats = st.multiselect("Formats", list(FORMAT_LABELS), default=["savedmodel", "tflite", "onnx"],
                              format_func=FORMAT_LABELS.get, key="formats_formats")

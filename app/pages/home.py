@@ -14,12 +14,15 @@ st.markdown(
     "Every number on these pages comes from a held-out evaluation written by the model's training script; "
     "latencies are measured live on the machine serving this app."
 )
+pages = {path.stem for path in Path(__file__).parent.glob("*.py")}
+if "formats" in pages:
+    st.page_link("pages/formats.py", label="How the formats compare: size, speed and accuracy of every model in "
+                 "seven formats, re-measurable on this machine", icon=":material/speed:")
 
 models = ui.manifest()["models"]
 if not models:
     st.info("No model has been trained yet. Run `python training/train_digits.py` to add the first one.")
 
-pages = {path.stem for path in Path(__file__).parent.glob("*.py")}
 columns = st.columns(min(3, max(1, len(models))))
 for index, entry in enumerate(models.values()):
     metrics = entry["metrics"]
