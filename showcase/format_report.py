@@ -136,7 +136,9 @@ def _int8_check(model_name: str, entry: dict[str, Any], group: pd.DataFrame) -> 
     reasons = []
     if share > INT8_MAX_SIZE_SHARE:
         reasons.append(f"the file is {share:.0%} of fp32: int8 stores weights in a quarter of the bytes, but "
-                       "per-channel scales, biases (int32) and the graph do not shrink")
+                       "per-channel scales, biases (int32) and the graph do not shrink; one scale per tensor instead "
+                       "would fit, but MobileNetV2 then loses about 35 points (measured for flowers: 26% of the "
+                       "size, 57.7% accuracy)")
     if loss is not None and loss > INT8_MAX_METRIC_LOSS:
         reasons.append(f"quantization costs {100 * loss:.2f} points")
     met = not reasons and loss is not None
