@@ -316,7 +316,8 @@ def run_benchmark(
         if format_name is None:
             if progress:
                 progress(done, len(steps), f"{model_name}: building the variants")
-            if set(wanted) & set(variants.VARIANT_FORMATS) and not (deadline and time.perf_counter() > deadline):
+            to_build = variants.formats_to_build(manifest["models"][model_name])
+            if set(wanted) & set(to_build) and not (deadline and time.perf_counter() > deadline):
                 model_results["variants_error"] = build_variants(model_name)
             continue
         if format_name not in available_formats(model_name, manifest):

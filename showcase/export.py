@@ -104,6 +104,8 @@ VARIANT_FILES = {
     "tflite_dynamic": "model_dynamic_int8.tflite",
     "onnx_int8": "model_int8.onnx",
 }
+# A serving format that ``export_variants`` can also write, for a model whose training script did not keep it.
+OPTIONAL_SERVING_FILES = {"tflite_int8": "model_int8.tflite"}
 
 
 def export_variants(
@@ -113,17 +115,21 @@ def export_variants(
     calibration_batches: Callable[[], Iterable[np.ndarray]],
     formats: Iterable[str] | None = None,
 ) -> dict[str, Path]:
-    """Write the comparison variants (all of ``VARIANT_FILES``, or ``formats``) into ``output_dir``.
+    """Write the comparison variants (all of ``VARIANT_FILES``, or ``formats``, which may also name those of
+    ``OPTIONAL_SERVING_FILES``) into ``output_dir``.
 
-    ``calibration_batches`` yields representative float32 (or int32) model inputs for the ONNX int8 variant.
+    ``calibration_batches`` yields representative float32 (or int32) model inputs for the int8 formats that
+    quantize activations (ONNX int8, TFLite full int8).
     """
     output_dir.mkdir(parents=True, exist_ok=True)
     writers = {
         "tflite_fp16": lambda path: export_tflite_fp16(savedmodel_dir, path),
         "tflite_dynamic": lambda path: export_tflite_dynamic_range(savedmodel_dir, path),
         "onnx_int8": lambda path: export_onnx_int8(onnx_path, path, calibration_batches()),
+        "tflite_int8": lambda path: export_tflite_int8(savedmodel_dir, path, calibration_batches),
     }
-    return {name: writers[name](output_dir / VARIANT_FILES[name]) for name in formats or VARIANT_FILES}
+    files = VARIANT_FILES | OPTIONAL_SERVING_FILES
+    return {name: writers[name](output_dir / files[name]) for name in formats or VARIANT_FILES}
 
 
 def export_onnx(model, path: Path) -> Path:

@@ -30,7 +30,9 @@ def rows(benchmarks: dict[str, Any], manifest: dict[str, Any]) -> pd.DataFrame:
     for model_name, model_results in benchmarks.get("models", {}).items():
         if model_name not in manifest["models"]:
             continue
-        formats = {name: figures for name, figures in model_results["formats"].items() if "p50_ms" in figures}
+        measured = model_results["formats"]
+        # In the pages' order of formats, whatever order the benchmark file merged them in.
+        formats = {name: measured[name] for name in manifest_lib.FORMAT_LABELS if "p50_ms" in measured.get(name, {})}
         reference = formats.get(REFERENCE)
         for format_name, figures in formats.items():
             metric = figures.get("metric", {})
@@ -119,15 +121,10 @@ def target_checks(table: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
 def _int8_check(model_name: str, entry: dict[str, Any], group: pd.DataFrame) -> dict[str, Any]:
     target = (f"full-int8 TFLite ≤{INT8_MAX_SIZE_SHARE:.0%} of fp32 TFLite size, "
               f"≤{100 * INT8_MAX_METRIC_LOSS:.0f} point metric loss")
-    rejected = entry.get("extra", {}).get("tflite_int8_rejected")
+    notes = [] if FULL_INT8 in entry["artifacts"] else [_not_served_note(entry)]
     if FULL_INT8 not in group.index or FP32_TFLITE not in group.index:
-        why = "no full-int8 model is served"
-        if rejected:
-            why = (f"the training script built one and rejected it: accuracy {rejected['accuracy']:.2%} (as good), "
-                   f"but the probability of some short reviews moved by up to "
-                   f"{rejected['max_abs_probability_difference']:.2f} from the float model's: the mean of a few int8 "
-                   "embeddings falls outside the calibrated range. Dynamic-range int8 is the int8 option here.")
-        return {"model": model_name, "target": target, "measured": "—", "met": False, "why": why}
+        notes.insert(0, "no full-int8 model was measured")
+        return {"model": model_name, "target": target, "measured": "—", "met": False, "why / note": "; ".join(notes)}
     int8, fp32 = group.loc[FULL_INT8], group.loc[FP32_TFLITE]
     share = int8["size (MB)"] / fp32["size (MB)"]
     loss = -int8["metric change"] if int8["metric change"] is not None and not pd.isna(int8["metric change"]) else None
@@ -135,22 +132,33 @@ def _int8_check(model_name: str, entry: dict[str, Any], group: pd.DataFrame) -> 
                                             ", metric not measured (no evaluation data on this machine)")
     reasons = []
     if share > INT8_MAX_SIZE_SHARE:
-        reasons.append(f"the file is {share:.0%} of fp32: int8 stores weights in a quarter of the bytes, but "
-                       "per-channel scales, biases (int32) and the graph do not shrink; one scale per tensor instead "
-                       "would fit, but MobileNetV2 then loses about 35 points (measured for flowers: 26% of the "
-                       "size, 57.7% accuracy)")
+        reasons.append(f"the file is {share:.0%} of fp32: int8 stores weights in a quarter of the bytes, but the "
+                       "per-channel scales and zero points, the int32 biases and the graph do not shrink (one scale "
+                       "per tensor would fit, but costs far more accuracy: see docs/formats.md)")
     if loss is not None and loss > INT8_MAX_METRIC_LOSS:
         reasons.append(f"quantization costs {100 * loss:.2f} points")
-    met = not reasons and loss is not None
-    return {"model": model_name, "target": target, "measured": measured, "met": met,
-            "why": "; ".join(reasons) or ("" if met else "the metric was not measured")}
+    if loss is None:
+        reasons.append("the metric was not measured")
+    return {"model": model_name, "target": target, "measured": measured, "met": not reasons,
+            "why / note": "; ".join(reasons + notes)}
+
+
+def _not_served_note(entry: dict[str, Any]) -> str:
+    """Why a model's page serves no full-int8 file, from the training script's record of the one it rejected."""
+    rejected = entry.get("extra", {}).get("tflite_int8_rejected")
+    if not rejected:
+        return "its training script keeps no full-int8 file; this one was built for the comparison only"
+    return (f"built for the comparison only: the model's page does not serve full int8, because the training "
+            f"script's own int8 file (accuracy {rejected['accuracy']:.2%}) moved the probability of some short "
+            f"reviews by up to {rejected['max_abs_probability_difference']:.2f} from the float model's, as the mean "
+            "of a few int8 embeddings falls outside the calibrated range")
 
 
 def _speed_check(model_name: str, group: pd.DataFrame) -> dict[str, Any]:
     target = f"fastest format ≥{MIN_SPEEDUP:.0f}× faster than SavedModel (batch-1 p50)"
     if REFERENCE not in group.index or len(group) < 2:
         return {"model": model_name, "target": target, "measured": "—", "met": False,
-                "why": "SavedModel and at least one other format must be measured in the same run"}
+                "why / note": "SavedModel and at least one other format must be measured in the same run"}
     others = group.drop(index=REFERENCE)
     fastest = others["p50 (ms)"].idxmin()
     speedup = group.loc[REFERENCE, "p50 (ms)"] / others.loc[fastest, "p50 (ms)"]
@@ -158,4 +166,4 @@ def _speed_check(model_name: str, group: pd.DataFrame) -> dict[str, Any]:
     why = "" if met else (f"{others.loc[fastest, 'format label']} takes {others.loc[fastest, 'p50 (ms)']:.2f} ms; "
                           "the model's own arithmetic dominates, so the runtime's overhead matters less")
     return {"model": model_name, "target": target, "measured": f"{speedup:.1f}× ({others.loc[fastest, 'format label']})",
-            "met": met, "why": why}
+            "met": met, "why / note": why}

@@ -3,9 +3,13 @@
     python -m showcase.variants                       # every model: TFLite fp16, dynamic-range int8, ONNX int8
     python -m showcase.variants --models digits flowers
 
+A model whose training script did not keep a full-int8 TFLite file (sentiment: see ``drop_int8_if_worse`` in
+``training/train_sentiment.py``) also gets one here, so that the page compares every format for every model;
+its page still serves only what ``models/`` holds.
+
 The committed serving formats stay in ``models/``; the variants are derived from the committed SavedModel
-and ONNX files with the package's export step (``showcase.export.export_variants``); ONNX int8 calibrates
-its activation ranges on ``calibration_inputs`` — the model's committed sample inputs, or inputs drawn from
+and ONNX files with the package's export step (``showcase.export.export_variants``); ONNX int8 (and that
+full int8) calibrate their activation ranges on ``calibration_inputs`` — the model's committed sample inputs, or inputs drawn from
 its training period (forecast) or its latent distribution (GAN), never its evaluation data. They go to
 ``.cache/variants/<model>/`` with a ``variants.json`` record (bytes, sha256, and the sha256 of the files
 they were made from, so a retrained model's stale variants are rebuilt). Building needs TensorFlow for the
@@ -26,10 +30,12 @@ from showcase import manifest as manifest_lib
 from showcase import paths, runtime
 
 VARIANT_FORMATS = tuple(export.VARIANT_FILES)
+OPTIONAL_SERVING_FORMATS = tuple(export.OPTIONAL_SERVING_FILES)
 # Bump when the way variants are made changes, so that cached ones are rebuilt.
 RECIPE_VERSION = 2
 # The committed files each variant is made from.
-SOURCES = {"tflite_fp16": "savedmodel", "tflite_dynamic": "savedmodel", "onnx_int8": "onnx"}
+SOURCES = {"tflite_fp16": "savedmodel", "tflite_dynamic": "savedmodel", "onnx_int8": "onnx",
+           "tflite_int8": "savedmodel"}
 
 
 def _digit_samples(entry: dict[str, Any]) -> np.ndarray:
@@ -75,7 +81,7 @@ def _generator_inputs(entry: dict[str, Any]) -> np.ndarray:
     return generation.generator_input(generation.latent_vectors(7, len(digits)), digits)
 
 
-# Representative inputs for ONNX int8 calibration, per model.
+# Representative inputs for int8 calibration, per model.
 CALIBRATION_INPUTS = {
     "digits": _digit_samples,
     "autoencoder": _digit_samples,
@@ -93,6 +99,11 @@ def calibration_inputs(model_name: str, entry: dict[str, Any]) -> np.ndarray:
     from showcase.bench import example_batch
 
     return example_batch(entry, batch_size=32)
+
+
+def formats_to_build(entry: dict[str, Any]) -> tuple[str, ...]:
+    """The variants, plus the optional serving formats that the model's training script did not keep."""
+    return VARIANT_FORMATS + tuple(name for name in OPTIONAL_SERVING_FORMATS if name not in entry["artifacts"])
 
 
 def _one_by_one(inputs: np.ndarray) -> list[np.ndarray]:
@@ -121,10 +132,12 @@ def built_variants(model_name: str, manifest: dict[str, Any] | None = None) -> d
     return fresh
 
 
-def build(model_name: str, formats: tuple[str, ...] = VARIANT_FORMATS, manifest: dict[str, Any] | None = None
+def build(model_name: str, formats: tuple[str, ...] | None = None, manifest: dict[str, Any] | None = None
           ) -> dict[str, dict[str, Any]]:
-    """Build the variants that are missing or stale; return the records of all requested ones."""
+    """Build the variants (default: ``formats_to_build``) that are missing or stale; return the records of all
+    requested ones."""
     entry = manifest_lib.model_entry(model_name, manifest)
+    formats = formats or formats_to_build(entry)
     records = built_variants(model_name, manifest)
     missing = [name for name in formats if name not in records]
     if missing:
@@ -144,7 +157,7 @@ def build(model_name: str, formats: tuple[str, ...] = VARIANT_FORMATS, manifest:
 
 def load(model_name: str, format_name: str, manifest: dict[str, Any] | None = None) -> runtime.Predictor:
     """A predictor for a committed format (through the manifest's checks) or a built variant."""
-    if format_name not in VARIANT_FORMATS:
+    if format_name in manifest_lib.model_entry(model_name, manifest)["artifacts"]:
         return runtime.load(model_name, format_name, manifest)
     record = built_variants(model_name, manifest).get(format_name)
     if record is None:
@@ -160,11 +173,12 @@ def load(model_name: str, format_name: str, manifest: dict[str, Any] | None = No
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="*", help="model names (default: every model in the manifest)")
-    parser.add_argument("--formats", nargs="*", choices=VARIANT_FORMATS, default=list(VARIANT_FORMATS))
+    parser.add_argument("--formats", nargs="*", choices=VARIANT_FORMATS + OPTIONAL_SERVING_FORMATS,
+                        help="default: the variants, and a full-int8 TFLite file where the model has none")
     args = parser.parse_args(argv)
     manifest = manifest_lib.load_manifest()
     for model_name in args.models or manifest["models"]:
-        for format_name, record in build(model_name, tuple(args.formats), manifest).items():
+        for format_name, record in build(model_name, tuple(args.formats or ()), manifest).items():
             print(f"{model_name:12s} {format_name:15s} {record['bytes'] / 1e6:8.3f} MB")
 
 

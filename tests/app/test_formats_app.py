@@ -29,7 +29,7 @@ def test_the_page_shows_the_committed_benchmark():
     text = " ".join(block.value for block in app.markdown)
     assert "faster than SavedModel at batch 1" in text
     targets = app.table[0].value
-    assert list(targets.columns) == ["measured", "met", "why"] and set(targets["met"]) <= {"met", "missed"}
+    assert list(targets.columns) == ["measured", "met", "why / note"] and set(targets["met"]) <= {"met", "missed"}
     assert any("p50 (ms)" in names and "metric change" in names for names in column_names(app))
     assert len(app.get("vega_lite_chart")) == 2
 

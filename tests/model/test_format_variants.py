@@ -11,7 +11,7 @@ from showcase import manifest as manifest_lib
 MODELS = list(manifest_lib.load_manifest()["models"])
 # How much of the model's own metric each variant may lose against SavedModel on the evaluation subset: points
 # for accuracy-like metrics, percent of the loss for the forecast's pinball loss.
-TOLERATED_LOSS = {"tflite_fp16": 0.5, "tflite_dynamic": 1.5, "onnx_int8": 1.5}
+TOLERATED_LOSS = {"tflite_fp16": 0.5, "tflite_dynamic": 1.5, "onnx_int8": 1.5, "tflite_int8": 1.5}
 
 
 def quality_change(result: dict, reference: dict) -> float:
@@ -21,9 +21,11 @@ def quality_change(result: dict, reference: dict) -> float:
 
 @pytest.mark.parametrize("model_name", MODELS)
 def test_every_variant_builds_loads_and_keeps_the_metric(model_name):
-    records = variants.build(model_name)
-    assert set(records) == set(variants.VARIANT_FORMATS)
     entry = manifest_lib.model_entry(model_name)
+    records = variants.build(model_name)
+    # Sentiment keeps no full-int8 file in models/ (its training script rejects it), so one is built here.
+    expected = set(variants.VARIANT_FORMATS) | ({"tflite_int8"} if model_name == "sentiment" else set())
+    assert set(records) == expected
     batch = bench.example_batch(entry, batch_size=4, seed=3)
     reference_predictor = runtime.load(model_name, "savedmodel")
     shape = reference_predictor.predict(batch).shape

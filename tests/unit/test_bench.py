@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from showcase import bench, paths
 from showcase import manifest as manifest_lib
@@ -57,9 +58,10 @@ def test_machine_description_names_the_cpu_and_cores():
     assert machine["cores"] >= 1 and machine["cpu"]
 
 
-def write_tiny_model(models_dir):
-    """A 6 -> 3 softmax MLP in every committed format, with its manifest entry, under ``models_dir``. Its middle
-    layer has 4,096 weights: the TFLite converter leaves tensors under 1,024 elements in float."""
+def write_tiny_model(models_dir, keep_full_int8=True):
+    """A 6 -> 3 softmax MLP in every committed format (without full int8 unless ``keep_full_int8``, as the
+    sentiment training script does), with its manifest entry, under ``models_dir``. Its middle layer has 4,096
+    weights: the TFLite converter leaves tensors under 1,024 elements in float."""
     import keras
 
     keras.utils.set_random_seed(0)
@@ -67,6 +69,8 @@ def write_tiny_model(models_dir):
                               keras.layers.Dense(64, activation="relu"), keras.layers.Dense(3, activation="softmax")])
     calibration = np.random.default_rng(0).uniform(0, 1, (64, 6)).astype(np.float32)
     artifacts = export_all(model, models_dir / "tiny", lambda: np.array_split(calibration, 64))
+    if not keep_full_int8:
+        artifacts.pop("tflite_int8").unlink()
     records = {}
     for format_name, path in artifacts.items():
         size, sha256 = manifest_lib.file_digest(path)
@@ -77,8 +81,9 @@ def write_tiny_model(models_dir):
     (models_dir / "manifest.json").write_text(json.dumps(manifest))
 
 
-def test_the_benchmark_command_measures_every_format_of_a_tiny_model(tmp_path):
-    write_tiny_model(tmp_path / "models")
+@pytest.mark.parametrize("keep_full_int8", [True, False], ids=["int8 committed", "int8 built for the comparison"])
+def test_the_benchmark_command_measures_every_format_of_a_tiny_model(tmp_path, keep_full_int8):
+    write_tiny_model(tmp_path / "models", keep_full_int8)
     output = tmp_path / "benchmarks.json"
     environment = os.environ | {"SHOWCASE_MODELS_DIR": str(tmp_path / "models"),
                                 "SHOWCASE_CACHE_DIR": str(tmp_path / "cache")}
@@ -87,7 +92,7 @@ def test_the_benchmark_command_measures_every_format_of_a_tiny_model(tmp_path):
     results = json.loads(output.read_text())
     assert results["machine"]["cores"] >= 1 and results["versions"]["onnxruntime"]
     formats = results["models"]["tiny"]["formats"]
-    assert set(formats) == set(manifest_lib.FORMAT_LABELS)  # the committed formats and the three variants
+    assert set(formats) == set(manifest_lib.FORMAT_LABELS)  # the committed formats and the variants
     for format_name, figures in formats.items():
         assert set(figures) == FIELDS, format_name
         assert figures["runs"] == 40 and 0 < figures["p50_ms"] <= figures["p95_ms"] < 1000, format_name

@@ -14,11 +14,12 @@ def figures(megabytes, p50, metric=None, delta=None, higher_is_better=True):
     return result
 
 
+SERVED = {"savedmodel": {}, "tflite": {}, "onnx": {}}
 MANIFEST = {"models": {
-    "good": {"task": "image classification (10 classes)"},
-    "slow": {"task": "binary text classification", "extra": {"tflite_int8_rejected": {
+    "good": {"task": "image classification (10 classes)", "artifacts": SERVED | {"tflite_int8": {}}},
+    "slow": {"task": "binary text classification", "artifacts": SERVED, "extra": {"tflite_int8_rejected": {
         "accuracy": 0.9023, "max_abs_probability_difference": 0.42}}},
-    "forecast": {"task": "time-series forecasting"},
+    "forecast": {"task": "time-series forecasting", "artifacts": SERVED},
 }}
 BENCHMARKS = {"models": {
     "good": {"formats": {
@@ -65,8 +66,16 @@ def test_targets_are_checked_for_classifiers_only():
     assert good == [True, True]  # int8 is 28% of the fp32 size and loses 0.3 points; 8× faster
     slow = checks[checks["model"] == "slow"]
     assert not slow["met"].any()
-    assert "rejected" in slow.iloc[0]["why"] and "0.42" in slow.iloc[0]["why"]
-    assert "2.0×" in slow.iloc[1]["measured"] and slow.iloc[1]["why"]
+    assert "no full-int8 model was measured" in slow.iloc[0]["why / note"] and "0.42" in slow.iloc[0]["why / note"]
+    assert "2.0×" in slow.iloc[1]["measured"] and slow.iloc[1]["why / note"]
+
+
+def test_a_full_int8_file_built_only_for_the_comparison_is_checked_and_says_why_it_is_not_served():
+    benchmarks = {"models": {"slow": {"formats": BENCHMARKS["models"]["slow"]["formats"] | {
+        "tflite_int8": figures(2.5, 0.4, 0.905, 0.005)}}}}
+    check = format_report.target_checks(format_report.rows(benchmarks, MANIFEST), MANIFEST).iloc[0]
+    assert check["met"] and check["measured"] == "28% of the size, metric +0.50 points"
+    assert "not serve" in check["why / note"] and "0.42" in check["why / note"]
 
 
 def test_an_empty_benchmark_gives_an_empty_table():
