@@ -56,14 +56,18 @@ def test_the_backtest_can_be_switched_off():
     assert chart_series(app) == {"History", "Forecast (median)"}
 
 
-@pytest.mark.parametrize("format_name", ["tflite", "onnx", "savedmodel"])
+@pytest.mark.parametrize("format_name", ["onnx", "savedmodel", "tflite_int8"])
 def test_every_format_gives_the_same_forecast(format_name):
+    """The fp32 formats print the same median as TFLite fp32; full int8 (the page's default wherever the committed
+    benchmark finds it fastest) agrees within 0.1%."""
     app = open_forecast_page()
     app.selectbox(key="forecast_ticker").set_value("IBM").run()
-    reference = app.metric[0].value
+    app.selectbox(key="forecast_format").set_value("tflite").run()
+    reference = float(app.metric[0].value)
     app.selectbox(key="forecast_format").set_value(format_name).run()
     assert not app.exception
-    assert app.metric[0].value == reference
+    value = float(app.metric[0].value)
+    assert value == (pytest.approx(reference, rel=1e-3) if format_name == "tflite_int8" else reference)
 
 
 def upload(app: AppTest, data: bytes, name: str = "prices.csv") -> AppTest:
