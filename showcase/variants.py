@@ -7,13 +7,13 @@ A model whose training script did not keep a full-int8 TFLite file (sentiment: s
 ``training/train_sentiment.py``) also gets one here, so that the page compares every format for every model;
 its page still serves only what ``models/`` holds.
 
-The committed serving formats stay in ``models/``; the variants are derived from the committed SavedModel
-and ONNX files with the package's export step (``showcase.export.export_variants``); ONNX int8 (and that
-full int8) calibrate their activation ranges on ``calibration_inputs`` — the model's committed sample inputs, or inputs drawn from
-its training period (forecast) or its latent distribution (GAN), never its evaluation data. They go to
-``.cache/variants/<model>/`` with a ``variants.json`` record (bytes, sha256, and the sha256 of the files
-they were made from, so a retrained model's stale variants are rebuilt). Building needs TensorFlow for the
-TFLite converter; the app runs this module in a subprocess so that its own process never imports it.
+The committed serving formats stay in ``models/``; the variants are derived from the committed SavedModel and
+ONNX files with the package's export step (``showcase.export.export_variants``); ONNX int8 (and that full int8)
+calibrate their activation ranges on ``calibration_inputs`` — the model's committed sample inputs, or inputs
+drawn from its training period (forecast) or its latent distribution (GAN), never its evaluation data. They go
+to ``.cache/variants/<model>/`` with a ``variants.json`` record (bytes, sha256, and the sha256 of the files they
+were made from, so a retrained model's stale variants are rebuilt). Building needs TensorFlow for the TFLite
+converter; the app runs this module in a subprocess so that its own process never imports it.
 """
 
 from __future__ import annotations
