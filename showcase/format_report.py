@@ -139,6 +139,8 @@ def _int8_check(model_name: str, entry: dict[str, Any], group: pd.DataFrame) -> 
         reasons.append(f"quantization costs {100 * loss:.2f} points")
     if loss is None:
         reasons.append("the metric was not measured")
+    if notes:
+        notes.insert(0, "built for the comparison only")
     return {"model": model_name, "target": target, "measured": measured, "met": not reasons,
             "why / note": "; ".join(reasons + notes)}
 
@@ -147,11 +149,11 @@ def _not_served_note(entry: dict[str, Any]) -> str:
     """Why a model's page serves no full-int8 file, from the training script's record of the one it rejected."""
     rejected = entry.get("extra", {}).get("tflite_int8_rejected")
     if not rejected:
-        return "its training script keeps no full-int8 file; this one was built for the comparison only"
-    return (f"built for the comparison only: the model's page does not serve full int8, because the training "
-            f"script's own int8 file (accuracy {rejected['accuracy']:.2%}) moved the probability of some short "
-            f"reviews by up to {rejected['max_abs_probability_difference']:.2f} from the float model's, as the mean "
-            "of a few int8 embeddings falls outside the calibrated range")
+        return "the model's page does not serve full int8 (its training script keeps none)"
+    return (f"the model's page does not serve full int8: the training script's own int8 file (accuracy "
+            f"{rejected['accuracy']:.2%}) moved the probability of some short reviews by up to "
+            f"{rejected['max_abs_probability_difference']:.2f} from the float model's, as the mean of a few int8 "
+            "embeddings falls outside the calibrated range")
 
 
 def _speed_check(model_name: str, group: pd.DataFrame) -> dict[str, Any]:
