@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime
+from showcase import formats, paths, runtime
 
 DEFAULT_FORMAT = "tflite"
 
@@ -75,6 +75,9 @@ def load_predictor(model_name: str, format_name: str) -> runtime.Predictor:
 
 
 def predictor_or_stop(model_name: str, format_name: str) -> runtime.Predictor:
+    if not formats.runtime_installed(format_name):
+        st.error(f"The {model_name} model cannot run here: {formats.unavailable_reason(format_name, environ={})}")
+        st.stop()
     try:
         return load_predictor(model_name, format_name)
     except runtime.ArtifactError as error:
@@ -90,16 +93,34 @@ def measured_latencies(entry: dict[str, Any]) -> dict[str, float]:
 
 
 def default_format(entry: dict[str, Any]) -> str:
-    """The fastest format measured by the committed benchmark; TFLite before any benchmark exists."""
-    latencies = measured_latencies(entry)
+    """The fastest offered format measured by the committed benchmark; TFLite before any benchmark exists."""
+    offered = formats.offered_formats(entry["artifacts"])
+    latencies = {name: p50 for name, p50 in measured_latencies(entry).items() if name in offered}
     if latencies:
         return min(latencies, key=latencies.get)
-    return DEFAULT_FORMAT if DEFAULT_FORMAT in entry["artifacts"] else next(iter(entry["artifacts"]))
+    return DEFAULT_FORMAT if DEFAULT_FORMAT in offered else offered[0]
+
+
+def offered_formats_or_stop(entry: dict[str, Any]) -> list[str]:
+    """The model's formats this server offers; one line on those it leaves out, and the page stops when none is
+    left."""
+    problem = formats.settings_problem()
+    if problem:
+        st.warning(problem, icon=":material/settings:")
+    offered = formats.offered_formats(entry["artifacts"])
+    left_out = formats.unavailable_formats(entry["artifacts"])
+    if not offered:
+        st.error(f"This server offers no format of the {entry['name']} model: " + " ".join(left_out.values()),
+                 icon=":material/block:")
+        st.stop()
+    if left_out:
+        st.caption("Not offered here: " + " ".join(left_out.values()))
+    return offered
 
 
 def format_selector(entry: dict[str, Any], key: str) -> str:
-    """A select box over the model's serving formats, defaulting to the fastest one."""
-    options = [name for name in manifest_lib.FORMAT_LABELS if name in entry["artifacts"]]
+    """A select box over the model's serving formats that this server offers, defaulting to the fastest one."""
+    options = offered_formats_or_stop(entry)
     latencies = measured_latencies(entry)
     default = default_format(entry)
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from showcase import evaluation, paths, runtime, variants
 from showcase import manifest as manifest_lib
+from showcase.formats import runtime_installed, unavailable_reason
 
 WARMUP_RUNS = 20
 BATCH_SIZE = 32
@@ -317,8 +318,12 @@ def run_benchmark(
             if progress:
                 progress(done, len(steps), f"{model_name}: building the variants")
             to_build = variants.formats_to_build(manifest["models"][model_name])
-            if set(wanted) & set(to_build) and not (deadline and time.perf_counter() > deadline):
-                model_results["variants_error"] = build_variants(model_name)
+            missing = set(wanted) & set(to_build) - set(variants.built_variants(model_name, manifest))
+            if missing and not (deadline and time.perf_counter() > deadline):
+                model_results["variants_error"] = (
+                    build_variants(model_name) if runtime_installed("savedmodel")
+                    else "building them needs TensorFlow's converter, and TensorFlow is not installed here"
+                )
             continue
         if format_name not in available_formats(model_name, manifest):
             continue
@@ -326,6 +331,8 @@ def run_benchmark(
             progress(done, len(steps), f"{model_name}: {manifest_lib.FORMAT_LABELS[format_name]}")
         if deadline and time.perf_counter() > deadline:
             figures = {"skipped": f"the {time_budget:.0f} s time budget ran out"}
+        elif unavailable_reason(format_name):
+            figures = {"skipped": unavailable_reason(format_name)}
         else:
             figures = measure_isolated(model_name, format_name, runs, format_time_limit)
         model_results["formats"][format_name] = figures
