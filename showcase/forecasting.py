@@ -17,12 +17,14 @@ The recipe, for a price series P and its daily log returns r_i = log(P_i / P_{i-
 
 from __future__ import annotations
 
-import io
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from showcase import csvfiles
 
 PREPROCESSING_ID = "showcase.forecasting.model_input"
 LOOKBACK = 60
@@ -324,7 +326,9 @@ def require_length(length: int) -> None:
 def read_csv_upload(data: bytes) -> pd.DataFrame:
     """Parse uploaded bytes as a CSV table of strings, with explicit size and row limits.
 
-    Nothing in the file is evaluated: pandas' C parser reads text cells, and columns are converted later.
+    Nothing in the file is evaluated: ``csvfiles.read_table`` reads text cells (UTF-8, UTF-16 with a byte
+    order mark or Windows-1252; comma, semicolon, tab or bar separated) and columns are converted later. The
+    delimiter is kept in ``table.attrs["delimiter"]``: it settles prices like "1,234" that read either way.
     """
     if len(data) > MAX_UPLOAD_BYTES:
         raise PriceDataError(
@@ -332,24 +336,16 @@ def read_csv_upload(data: bytes) -> pd.DataFrame:
             f"{MAX_UPLOAD_BYTES / 1024 / 1024:.0f} MB ({MAX_ROWS:,} rows). Upload only the date and close columns, "
             "or a shorter period."
         )
-    if not data.strip():
-        raise PriceDataError("The file is empty.")
-    if b"\0" in data[:4096]:
-        raise PriceDataError("This is not a text CSV file (it contains binary data).")
     try:
-        # Every cell stays a string (no NA guessing): the chosen columns are converted and checked later.
-        table = pd.read_csv(io.BytesIO(data), dtype=str, nrows=MAX_ROWS + 1, engine="c", skipinitialspace=True,
-                            keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise PriceDataError("The file is not UTF-8 text; save it as a UTF-8 CSV.") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
-        raise PriceDataError(f"The file could not be read as CSV ({str(error).splitlines()[0]}).") from None
+        table, _, delimiter = csvfiles.read_table(data, MAX_ROWS)
+    except csvfiles.CsvError as error:
+        raise PriceDataError(str(error)) from None
     if len(table) > MAX_ROWS:
         raise PriceDataError(f"The file has more than {MAX_ROWS:,} rows; upload at most {MAX_ROWS:,} days.")
     if table.empty or len(table.columns) < 2:
         raise PriceDataError("The CSV needs a header row and at least two comma-separated columns: a date and a "
                              "closing price.")
-    table.columns = [str(column).strip() for column in table.columns]
+    table.attrs["delimiter"] = delimiter
     return table
 
 
@@ -365,53 +361,300 @@ def guess_columns(table: pd.DataFrame) -> tuple[str, str]:
     return date_column, price_column
 
 
-def series_from_table(table: pd.DataFrame, date_column: str, price_column: str,
-                      name: str = "upload") -> tuple[PriceSeries, list[str]]:
-    """Validate the chosen columns and return the series plus notes (fixes applied, things to know).
+# ## Prices: decimal and thousands separators
 
+
+CURRENCY_SYMBOLS = "$€£¥"
+# Neighbouring prices this many times apart are far more likely a misread separator than a real day.
+MISPARSE_FACTOR = 50.0
+_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,15}(?:[.,][0-9]{1,15})*|[.,][0-9]{1,15})(?:[eE][+-]?[0-9]{1,3})?")
+_SPACE_GROUPED = re.compile(r"([+-]?[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+)((?:[.,][0-9]{1,15})?)")
+
+
+def _clean_number(cell: str) -> str | None:
+    """The cell without currency symbols and space thousands separators, or None when it is not a number."""
+    cell = cell.strip().strip(CURRENCY_SYMBOLS).strip()
+    spaced = _SPACE_GROUPED.fullmatch(cell)
+    if spaced:
+        cell = re.sub(r"[ \u00a0\u202f]", "", spaced.group(1)) + spaced.group(2)
+    return cell if _NUMBER.fullmatch(cell) else None
+
+
+def _separator_roles(cell: str) -> tuple[str | None, str | None]:
+    """(decimal separator, thousands separator) that this one cell proves; None where it proves nothing.
+
+    "1,234.56" proves both; "100,13" and "0.123" prove a decimal separator; "1.234.567" a thousands
+    separator; "1,234" (three digits after one separator) reads either way and proves nothing.
+    """
+    body = cell.lstrip("+-").split("e")[0].split("E")[0]
+    separators = [char for char in body if char in ".,"]
+    if not separators:
+        return None, None
+    last = separators[-1]
+    if len(set(separators)) == 2:
+        return last, ("," if last == "." else ".")
+    if len(separators) > 1:
+        return ("," if last == "." else "."), last
+    before, after = body.split(last)
+    if len(after) != 3 or not before or len(before) > 3 or before == "0":
+        return last, None
+    return None, None
+
+
+def _read_number(cell: str, decimal: str) -> float:
+    """The value of a cleaned cell, given the column's decimal separator; NaN where the grouping is wrong."""
+    thousands = "," if decimal == "." else "."
+    body = cell.lstrip("+-")
+    if thousands in body:
+        grouped = re.fullmatch(rf"[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+(?:{re.escape(decimal)}[0-9]+)?",
+                               body)
+        if not grouped or "e" in body.lower():
+            return np.nan
+    if body.count(decimal) > 1:
+        return np.nan
+    value = float(cell.replace(thousands, "").replace(decimal, "."))
+    return value if np.isfinite(value) else np.nan
+
+
+def parse_prices(raw: pd.Series, delimiter: str = ",") -> tuple[np.ndarray, list[str]]:
+    """Prices from text cells (NaN where a cell is not a number) and notes on how the separators were read.
+
+    The column's decimal separator comes from the cells that prove it (see ``_separator_roles``); a column
+    that proves both "." and "," is refused. Where no cell settles it (only prices like "1,234"), the file's
+    convention decides, with a note: a decimal comma in semicolon-separated files, a decimal point otherwise.
+    """
+    cells = [_clean_number(str(cell)) for cell in raw]
+    evidence: dict[str, int] = {}  # Decimal separator -> the first row that proves it.
+    undecided = None
+    for row, cell in enumerate(cells):
+        if cell is None:
+            continue
+        decimal, grouping = _separator_roles(cell)
+        if decimal is None and grouping is not None:
+            decimal = "," if grouping == "." else "."
+        if decimal:
+            evidence.setdefault(decimal, row)
+        elif undecided is None and re.search(r"[.,]", cell):
+            undecided = row
+    notes = []
+    if len(evidence) > 1:
+        examples = " and ".join(f"{csvfiles.shown(str(raw.iloc[row]))} (row {row + 2})"
+                                for row in sorted(evidence.values()))
+        raise PriceDataError(f"The prices mix number styles, e.g. {examples}: one uses '.' and the other ',' as "
+                             "the decimal separator. Export the column with one style throughout.")
+    if evidence:
+        decimal = next(iter(evidence))
+    else:
+        decimal = "," if delimiter == ";" else "."
+        if undecided is not None:
+            reading = "a decimal comma" if decimal == "," else "',' as a thousands separator"
+            notes.append(f"Prices like {csvfiles.shown(str(raw.iloc[undecided]))} (row {undecided + 2}) read either "
+                         f"way; they were read with {reading}, as usual in "
+                         f"{'semicolon' if delimiter == ';' else 'comma'}-separated files.")
+    if decimal == "," and evidence:
+        row = evidence[","]
+        notes.append(f"The prices use a decimal comma (e.g. {csvfiles.shown(str(raw.iloc[row]))} in row {row + 2}); "
+                     "they were read that way.")
+    prices = np.array([np.nan if cell is None else _read_number(cell, decimal) for cell in cells], dtype=np.float64)
+    return prices, notes
+
+
+def check_misparsed_jumps(prices: np.ndarray, dates: np.ndarray) -> None:
+    """Refuse a series whose neighbouring prices differ by a factor of ``MISPARSE_FACTOR`` or more."""
+    ratios = np.abs(np.diff(np.log(prices)))
+    jumps = ratios >= np.log(MISPARSE_FACTOR)
+    if jumps.any():
+        first = int(np.flatnonzero(jumps)[0])
+        factor = np.exp(ratios[first])
+        raise PriceDataError(
+            f"The price jumps ×{factor:,.0f} from {prices[first]:,.4g} on {pd.Timestamp(dates[first]).date()} to "
+            f"{prices[first + 1]:,.4g} the next day; the numbers were probably misread (a decimal or thousands "
+            "separator, or a change of unit). Export the prices with one number style, as plain numbers "
+            "like 1234.56."
+        )
+
+
+# ## Dates: day first, month first
+
+
+_TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?\s*(?:Z|UTC|[+-][0-9]{2}:?[0-9]{2})?"
+_YEAR_FIRST = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})" + _TIME)
+_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+_DAY_OR_MONTH_FIRST = re.compile(r"([0-9]{1,2})([-/.])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})" + _TIME)
+_MONTH_NAME = re.compile(r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?![a-z])")
+MAX_DATE_CHARACTERS = 40
+# Years outside this range are typos; it also keeps every date inside numpy's nanosecond range.
+YEARS = (1800, 2200)
+DATE_STYLES = {"year first": "2024-12-31", "day first": "31/12/2024", "month first": "12/31/2024",
+               "month name": "31 Dec 2024"}
+
+
+def _date_style(cell: str) -> tuple[str, tuple[int, int, int] | None] | None:
+    """(style, (first, second, year) numbers) of one date cell, or None when it is no date this reader knows."""
+    if len(cell) > MAX_DATE_CHARACTERS:
+        return None
+    if match := _YEAR_FIRST.fullmatch(cell):
+        return "year first", (int(match.group(3)), int(match.group(4)), int(match.group(1)))
+    if match := _COMPACT.fullmatch(cell):
+        return "year first", (int(match.group(2)), int(match.group(3)), int(match.group(1)))
+    if match := _DAY_OR_MONTH_FIRST.fullmatch(cell):
+        year = int(match.group(4))
+        if len(match.group(4)) == 2:
+            year += 2000 if year < 69 else 1900  # As strptime's %y does.
+        return "numeric", (int(match.group(1)), int(match.group(3)), year)
+    if _MONTH_NAME.search(cell):
+        return "month name", None
+    return None
+
+
+def _styles(raw: pd.Series) -> list[tuple[str, tuple[int, int, int] | None] | None]:
+    return [_date_style(str(cell).strip()) for cell in raw]
+
+
+def _numeric_order_evidence(raw: pd.Series, styles) -> tuple[int | None, int | None]:
+    """First rows (0-based) proving day first (first number > 12) and month first (second number > 12)."""
+    day_first = month_first = None
+    for row, style in enumerate(styles):
+        if style is None or style[0] != "numeric":
+            continue
+        first, second, _ = style[1]
+        if first > 12 and day_first is None:
+            day_first = row
+        if second > 12 and month_first is None:
+            month_first = row
+    return day_first, month_first
+
+
+def _column_style(raw: pd.Series, styles) -> str | None:
+    """The one style of the column's date cells; PriceDataError when it mixes two."""
+    seen: dict[str, int] = {}
+    for row, style in enumerate(styles):
+        if style is not None:
+            seen.setdefault(style[0], row)
+    if len(seen) > 1:
+        examples = " and ".join(f"{csvfiles.shown(str(raw.iloc[row]))} (row {row + 2})" for row in seen.values())
+        raise PriceDataError(f"The dates mix formats, e.g. {examples}. Export the dates in one format, "
+                             "such as 2024-12-31.")
+    return next(iter(seen), None)
+
+
+def dates_are_ambiguous(table: pd.DataFrame, column: str) -> bool:
+    """Whether every date in the column reads both day first and month first (like 01/02/2024): ask the visitor."""
+    if column not in table.columns:
+        return False
+    raw = table[column].astype(str)
+    styles = _styles(raw)
+    try:
+        if _column_style(raw, styles) != "numeric":
+            return False
+    except PriceDataError:
+        return False
+    return _numeric_order_evidence(raw, styles) == (None, None)
+
+
+def parse_dates(raw: pd.Series, day_first: bool | None = None) -> tuple[pd.Series, list[str]]:
+    """Dates (NaT where a cell is not a date) and notes on how they were read.
+
+    Numeric dates like 03/04/2024 are read day first when some first number exceeds 12, month first when
+    some second number does, and as ``day_first`` says when neither happens (PriceDataError if it is None).
+    """
+    raw = raw.astype(str).str.strip()
+    styles = _styles(raw)
+    style = _column_style(raw, styles)
+    notes = []
+    if style == "month name":
+        short = raw.where(raw.str.len() <= MAX_DATE_CHARACTERS, "")
+        try:
+            dates = pd.to_datetime(short, errors="coerce", format="mixed")
+        except (ValueError, OverflowError):
+            dates = pd.Series(pd.NaT, index=raw.index)
+        if dates.dt.tz is not None:
+            dates = dates.dt.tz_localize(None)
+        valid = np.array([s is not None for s in styles], dtype=bool) & dates.dt.year.between(*YEARS).to_numpy()
+        return dates.where(valid).astype("datetime64[ns]"), notes
+    parts = [(s[1] if s is not None and s[0] == style else (0, 0, 0)) for s in styles]
+    first, second, year = (np.array(values, dtype=np.int64) for values in zip(*parts)) if parts else ([], [], [])
+    if style == "numeric":
+        day_row, month_row = _numeric_order_evidence(raw, styles)
+        if day_row is not None and month_row is not None:
+            raise PriceDataError(
+                f"Some dates put the day first ({csvfiles.shown(raw.iloc[day_row])}, row {day_row + 2}) and others the "
+                f"month first ({csvfiles.shown(raw.iloc[month_row])}, row {month_row + 2}). Export the dates in one "
+                "format, such as 2024-12-31."
+            )
+        if day_row is not None or month_row is not None:
+            day_first = day_row is not None
+            row = day_row if day_first else month_row
+            notes.append(f"Dates were read {'day' if day_first else 'month'} first "
+                         f"({DATE_STYLES['day first' if day_first else 'month first']}): "
+                         f"{csvfiles.shown(raw.iloc[row])} in row {row + 2} only makes sense that way.")
+        elif day_first is None:
+            raise PriceDataError(f"Every date reads both day first and month first (e.g. "
+                                 f"{csvfiles.shown(raw.iloc[0])}); choose which one the file uses.")
+        else:
+            notes.append(f"Dates were read {'day' if day_first else 'month'} first, as chosen: every date in the file "
+                         "reads either way.")
+        month, day = (second, first) if day_first else (first, second)
+    else:
+        month, day = first, second
+    valid = np.array([s is not None and s[0] == style for s in styles], dtype=bool)
+    valid &= (np.asarray(year) >= YEARS[0]) & (np.asarray(year) <= YEARS[1])
+    dates = pd.to_datetime(pd.DataFrame({"year": np.where(valid, year, 2000), "month": np.where(valid, month, 1),
+                                         "day": np.where(valid, day, 1)}), errors="coerce")
+    return dates.where(valid).astype("datetime64[ns]"), notes
+
+
+# ## Validation of a chosen date and price column
+
+
+def series_from_table(table: pd.DataFrame, date_column: str, price_column: str, name: str = "upload",
+                      day_first: bool | None = None) -> tuple[PriceSeries, list[str]]:
+    """Validate the chosen columns and return the series plus notes (how the file was read, fixes applied).
+
+    ``day_first`` settles dates like 01/02/2024 when no date in the file does (see ``dates_are_ambiguous``).
     Raises ``PriceDataError`` naming the first offending row for unusable dates or prices, duplicate or
-    scrambled dates, gaps and too-short series.
+    scrambled dates, gaps, prices that look misread and too-short series.
     """
     if date_column == price_column:
         raise PriceDataError("Pick two different columns for the date and the price.")
     for column in (date_column, price_column):
         if column not in table.columns:
-            raise PriceDataError(f"The file has no column {column!r}; its columns are {', '.join(table.columns)}.")
-    notes: list[str] = []
-    raw_dates = table[date_column].astype("string").str.strip()
-    raw_prices = table[price_column].astype("string").str.strip().str.replace(",", "", regex=False)
+            raise PriceDataError(f"The file has no column {csvfiles.shown(column)}; its columns are "
+                                 f"{csvfiles.shown(', '.join(map(str, table.columns)), 200)}.")
+    raw_dates = table[date_column].astype(str).str.strip()
+    raw_prices = table[price_column].astype(str).str.strip()
     row_numbers = np.arange(2, len(table) + 2)  # Spreadsheet rows: 1 is the header.
 
-    missing = (raw_prices.isna() | (raw_prices == "")).to_numpy()
+    missing = (raw_prices == "").to_numpy()
     if missing.any():
         raise PriceDataError(
             f"{int(missing.sum())} row(s) have no price (first: row {row_numbers[missing][0]}). The series "
             "has gaps; fill or remove them before uploading."
         )
-    prices = pd.to_numeric(raw_prices, errors="coerce").to_numpy(dtype=np.float64)
+    prices, notes = parse_prices(raw_prices, table.attrs.get("delimiter", ","))
     bad = ~np.isfinite(prices)
     if bad.all():
-        raise PriceDataError(f"Column {price_column!r} holds no numbers (e.g. {raw_prices.iloc[0]!r}); "
-                             "pick the closing-price column.")
+        raise PriceDataError(f"Column {csvfiles.shown(price_column)} holds no numbers (e.g. "
+                             f"{csvfiles.shown(raw_prices.iloc[0])}); pick the closing-price column.")
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        raise PriceDataError(f"Column {price_column!r} has {int(bad.sum())} non-numeric value(s); the first is "
-                             f"{raw_prices.iloc[first]!r} in row {row_numbers[first]}.")
+        raise PriceDataError(f"Column {csvfiles.shown(price_column)} has {int(bad.sum())} non-numeric value(s); the "
+                             f"first is {csvfiles.shown(raw_prices.iloc[first])} in row {row_numbers[first]}.")
     if np.any(prices <= 0):
         first = int(np.flatnonzero(prices <= 0)[0])
         raise PriceDataError(f"Prices must be positive; row {row_numbers[first]} has {prices[first]:g}.")
 
-    dates = pd.to_datetime(raw_dates, errors="coerce", format="mixed")
+    dates, date_notes = parse_dates(raw_dates, day_first)
+    notes = date_notes + notes
     bad = dates.isna().to_numpy()
     if bad.all():
-        raise PriceDataError(f"Column {date_column!r} holds no dates (e.g. {raw_dates.iloc[0]!r}); pick the date "
-                             "column (formats like 2013-03-01 or 03/01/2013).")
+        raise PriceDataError(f"Column {csvfiles.shown(date_column)} holds no dates (e.g. "
+                             f"{csvfiles.shown(raw_dates.iloc[0])}); pick the date column (formats like 2013-03-01, "
+                             "01/03/2013 or 1 Mar 2013).")
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        raise PriceDataError(f"Column {date_column!r} has {int(bad.sum())} value(s) that are not dates; the first "
-                             f"is {raw_dates.iloc[first]!r} in row {row_numbers[first]}.")
-    if dates.dt.tz is not None:
-        dates = dates.dt.tz_localize(None)
+        raise PriceDataError(f"Column {csvfiles.shown(date_column)} has {int(bad.sum())} value(s) that are not dates; "
+                             f"the first is {csvfiles.shown(raw_dates.iloc[first])} in row {row_numbers[first]}.")
     dates = dates.dt.normalize().to_numpy()
 
     duplicated = pd.Series(dates).duplicated().to_numpy()
@@ -436,6 +679,7 @@ def series_from_table(table: pd.DataFrame, date_column: str, price_column: str,
             "needs daily closing prices without holes."
         )
     require_length(len(prices))
+    check_misparsed_jumps(prices, dates)
     jumps = np.abs(np.diff(np.log(prices))) > SPLIT_LIKE_RETURN
     if jumps.any():
         first = int(np.flatnonzero(jumps)[0]) + 1

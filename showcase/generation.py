@@ -14,7 +14,8 @@ changing the digit never changes the latent vectors.
 from __future__ import annotations
 
 import io
-from typing import Sequence
+import re
+from typing import Mapping, Sequence
 
 import numpy as np
 from PIL import Image
@@ -24,6 +25,48 @@ NUM_CLASSES = 10
 IMAGE_SIZE = 28
 # Seeds are shown and typed on the page; keep them to a range a person can share.
 MAX_SEED = 2**31 - 1
+
+
+# ## Settings from a shared address
+
+
+GRID_SIZES = (1, 2, 3, 4, 5, 6)
+DEFAULT_SETTINGS = {"digit": "any", "seed": 42, "size": 4}
+# Explicit ASCII patterns: str.isdigit() accepts "²" and other digits that int() refuses, and int() of a
+# 5,000-digit string raises. A seed has at most 10 digits; MAX_SEED is checked after.
+_QUERY_PATTERNS = {"digit": re.compile(r"any|[0-9]"), "seed": re.compile(r"[0-9]{1,10}"), "size": re.compile(r"[0-9]")}
+_QUERY_RULES = {"digit": "any or 0-9", "seed": f"a whole number from 0 to {MAX_SEED}",
+                "size": f"{GRID_SIZES[0]}-{GRID_SIZES[-1]}"}
+
+
+def _query_value(name: str, value: str) -> int | str | None:
+    """One address parameter parsed, or None when it breaks its pattern or range."""
+    if not isinstance(value, str) or not _QUERY_PATTERNS[name].fullmatch(value):
+        return None
+    if value == "any":
+        return value
+    number = int(value)
+    valid = {"digit": range(NUM_CLASSES), "seed": range(MAX_SEED + 1), "size": GRID_SIZES}[name]
+    return number if number in valid else None
+
+
+def settings_from_query(query: Mapping[str, str]) -> tuple[dict[str, int | str], list[str]]:
+    """Digit, seed and grid size from an address's parameters (?digit=7&seed=42&size=4), else the defaults.
+
+    Returns the settings and one line per ignored parameter (what it was, what was expected). Never raises.
+    """
+    settings, problems = dict(DEFAULT_SETTINGS), []
+    for name in DEFAULT_SETTINGS:
+        value = query.get(name)
+        if value is None:
+            continue
+        parsed = _query_value(name, value)
+        if parsed is None:
+            shown = repr(value) if len(repr(value)) <= 24 else repr(value)[:23] + "…"
+            problems.append(f"{name} {shown} (expected {_QUERY_RULES[name]})")
+        else:
+            settings[name] = parsed
+    return settings, problems
 
 
 def _check_seed(seed: int) -> int:

@@ -10,17 +10,14 @@ text into token ids is ``showcase.preprocessing.sentiment``.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import io
 import time
-import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime
+from showcase import csvfiles, paths, runtime
 from showcase.preprocessing import sentiment as recipe
 
 MODEL_NAME = "sentiment"
@@ -33,8 +30,6 @@ MAX_EXPLAINED_WORDS = 2 * recipe.WORDS_PER_CHUNK
 # Batch mode limits.
 MAX_CSV_BYTES = 10_000_000
 MAX_CSV_ROWS = 2_000
-# Encodings tried, in order, for an uploaded CSV; latin-1 accepts any byte sequence, so it comes last.
-CSV_ENCODINGS = ("utf-8-sig", "utf-16", "cp1252", "latin-1")
 # A 200-word review for the latency benchmark (200 words, ~ the median IMDB review length).
 BENCHMARK_REVIEW = " ".join(
     ("this movie was a pleasant surprise the acting is strong and the story kept me interested from start to "
@@ -175,47 +170,16 @@ def highlighted_pieces(text: str, effects: np.ndarray) -> list[tuple[str, float 
 
 def read_csv_upload(data: bytes) -> tuple["pd.DataFrame", str]:  # noqa: F821
     """Parse an uploaded CSV (any common encoding and delimiter) -> (table of strings, encoding used)."""
-    import pandas as pd
-
-    if not data or not data.strip():
-        raise TextInputError("The file is empty.")
     if len(data) > MAX_CSV_BYTES:
         raise TextInputError(f"The file is {len(data) / 1e6:.1f} MB; batch mode takes at most "
                              f"{MAX_CSV_BYTES / 1e6:.0f} MB.")
-    decoded, encoding = _decode(data)
-    if "\x00" in decoded:
-        raise TextInputError("This does not look like a CSV file (it contains binary data). "
-                             "Export your sheet as CSV (comma, semicolon or tab separated) and upload that.")
     try:
-        delimiter = csv.Sniffer().sniff(decoded[:20_000], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        with warnings.catch_warnings():
-            # pandas only warns when a row has more fields than the header, and drops the extra ones.
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(io.StringIO(decoded), sep=delimiter, dtype=str, keep_default_na=False,
-                                nrows=MAX_CSV_ROWS + 1, on_bad_lines="error", index_col=False)
-    except pd.errors.ParserWarning:
-        raise TextInputError(f"Some rows have more fields than the header (separator {delimiter!r}). Put texts "
-                             "that contain the separator in double quotes, as spreadsheet exports do.") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as error:
-        raise TextInputError(f"The file could not be read as CSV ({str(error).strip()}). Check that it is a "
-                             "comma, semicolon or tab separated file with a header row.") from None
+        table, encoding, _ = csvfiles.read_table(data, MAX_CSV_ROWS)
+    except csvfiles.CsvError as error:
+        raise TextInputError(str(error)) from None
     if table.empty or len(table.columns) == 0:
         raise TextInputError("The CSV has a header but no rows.")
     return table, encoding
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    for encoding in CSV_ENCODINGS:
-        if encoding == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            continue  # Without a byte order mark, UTF-16 is a guess that would decode almost anything.
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise TextInputError("The file's text encoding is not recognised.")  # Unreachable: latin-1 decodes anything.
 
 
 def text_columns(table: "pd.DataFrame") -> list[str]:  # noqa: F821

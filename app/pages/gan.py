@@ -8,8 +8,7 @@ from showcase import generation
 from showcase.manifest import FORMAT_LABELS
 
 DIGIT_OPTIONS = ["any", *range(10)]
-GRID_SIZES = [1, 2, 3, 4, 5, 6]
-DEFAULTS = {"digit": "any", "seed": 42, "size": 4}
+GRID_SIZES = list(generation.GRID_SIZES)
 # The Digits classifier reads every generated sample; LiteRT keeps the page free of TensorFlow.
 CLASSIFIER_FORMAT = "tflite"
 
@@ -23,23 +22,11 @@ entry = ui.model_entry_or_stop("gan")
 
 
 def shared_settings():
-    """Digit, seed and grid size from the address (?digit=7&seed=42&size=4), else the defaults."""
-    params, problems = dict(DEFAULTS), []
-    digit = st.query_params.get("digit", "any")
-    if digit != "any":
-        if digit.isdigit() and int(digit) < 10:
-            params["digit"] = int(digit)
-        else:
-            problems.append(f"digit {digit!r} (expected any or 0-9)")
-    for name, valid in (("seed", range(generation.MAX_SEED + 1)), ("size", GRID_SIZES)):
-        value = st.query_params.get(name)
-        if value is not None:
-            if value.isdigit() and int(value) in valid:
-                params[name] = int(value)
-            else:
-                problems.append(f"{name} {value!r}")
+    """Digit, seed and grid size from the address (?digit=7&seed=42&size=4), else the defaults, with a warning."""
+    params, problems = generation.settings_from_query(st.query_params)
     if problems:
-        st.warning("Ignored from the address: " + ", ".join(problems) + ". Using the defaults instead.")
+        st.warning("Ignored from the address: " + "; ".join(problems) + ". Using the defaults instead.",
+                   icon=":material/link_off:")
     return params
 
 

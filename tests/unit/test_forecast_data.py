@@ -265,3 +265,147 @@ def test_chart_has_history_forecast_band_backtest_zoom_and_tooltips():
     assert any(param.get("select", {}).get("type") == "interval" and param.get("bind") == "scales"
                for param in spec.get("params", []))
     assert any("tooltip" in layer["encoding"] for layer in spec["layer"])
+
+
+# ## Number styles, date orders and encodings: never a silent guess
+
+
+def semicolon_csv(dates, prices, header="Datum;Schluss"):
+    return ("\n".join([header] + [f"{date};{price}" for date, price in zip(dates, prices)]) + "\n").encode()
+
+
+def test_quoted_decimal_comma_prices_are_read_with_a_note():
+    dates, prices = good_rows()
+    quoted = [f'"{p.replace(".", ",")}"' for p in prices]
+    series, notes = parse(csv_bytes(dates, quoted))
+    np.testing.assert_allclose(series.prices, [float(p) for p in prices])
+    assert any("decimal comma" in note for note in notes)
+
+
+def test_european_thousands_in_a_semicolon_file_are_read():
+    dates, _ = good_rows()
+    values = 2000 + np.arange(len(dates)) * 1.37
+    european = [f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") for value in values]
+    assert european[0] == "2.000,00"
+    series, notes = parse(semicolon_csv(dates, european))
+    np.testing.assert_allclose(series.prices, values)
+    assert any("decimal comma" in note for note in notes)
+
+
+def test_us_thousands_are_read():
+    dates, _ = good_rows()
+    values = 1500 + np.arange(len(dates)) * 2.5
+    series, _ = parse(csv_bytes(dates, [f'"{value:,.2f}"' for value in values]))
+    np.testing.assert_allclose(series.prices, values)
+
+
+def test_mixed_number_styles_are_refused():
+    dates, prices = good_rows()
+    mixed = [f'"{p.replace(".", ",")}"' for p in prices[:60]] + prices[60:]
+    with pytest.raises(fc.PriceDataError, match="mix number styles"):
+        parse(csv_bytes(dates, mixed))
+
+
+def test_prices_that_read_either_way_say_how_they_were_read():
+    dates, _ = good_rows()
+    values = [f'"{1000 + 3 * i:,}"' for i in range(len(dates))]  # "1,000", "1,003", ...: no decimals anywhere.
+    series, notes = parse(csv_bytes(dates, values))
+    assert series.prices[1] == 1003 and any("read either way" in note for note in notes)
+
+
+def test_a_hundredfold_jump_is_refused_as_misread():
+    dates, prices = good_rows()
+    jumped = prices[:70] + [f"{float(p) * 100:.4f}" for p in prices[70:]]
+    with pytest.raises(fc.PriceDataError, match="×1[0-9][0-9] .*probably misread"):
+        parse(csv_bytes(dates, jumped))
+
+
+def test_a_thousandfold_jump_is_refused_as_misread():
+    dates, prices = good_rows()
+    jumped = prices[:70] + [f"{float(p) / 1000:.6f}" for p in prices[70:]]
+    with pytest.raises(fc.PriceDataError, match="probably misread"):
+        parse(csv_bytes(dates, jumped))
+
+
+def day_first(dates):
+    return [pd.Timestamp(date).strftime("%d/%m/%Y") for date in dates]
+
+
+def test_sorted_day_first_dates_are_read_day_first_with_a_note():
+    dates, prices = good_rows()
+    series, notes = parse(csv_bytes(day_first(dates), prices))
+    assert series.dates[0] == np.datetime64(dates[0]) and len(series) == len(dates)
+    assert any("read day first" in note for note in notes)
+
+
+def test_month_first_dates_are_read_month_first_with_a_note():
+    dates, prices = good_rows()
+    month_first = [pd.Timestamp(date).strftime("%m/%d/%Y") for date in dates]
+    series, notes = parse(csv_bytes(month_first, prices))
+    assert series.dates[-1] == np.datetime64(dates[-1]) and any("read month first" in note for note in notes)
+
+
+def test_dates_mixing_both_orders_are_refused():
+    dates, prices = good_rows()
+    mixed = day_first(dates[:60]) + [pd.Timestamp(d).strftime("%m/%d/%Y") for d in dates[60:]]
+    with pytest.raises(fc.PriceDataError, match="day first .* month first"):
+        parse(csv_bytes(mixed, prices))
+
+
+def ambiguous_table():
+    """Dates whose day and month are both 12 or less: every one reads either way."""
+    dates = [f"{day:02d}/{month:02d}/2021" for month in range(1, 13) for day in range(1, 13)]
+    return fc.read_csv_upload(csv_bytes(dates, [f"{100 + i * 0.1:.2f}" for i in range(len(dates))]))
+
+
+def test_ambiguous_dates_need_a_choice_and_follow_it():
+    table = ambiguous_table()
+    assert fc.dates_are_ambiguous(table, "Date")
+    with pytest.raises(fc.PriceDataError, match="choose which"):
+        fc.series_from_table(table, "Date", "Close")
+    # Either reading leaves holes (days 13-31 are absent), but the choice decides where the first one is.
+    with pytest.raises(fc.PriceDataError, match="from 2021-01-12 to 2021-02-01"):
+        fc.series_from_table(table, "Date", "Close", day_first=True)
+    with pytest.raises(fc.PriceDataError, match="from 2021-12-01 to 2022-01-02|not in order"):
+        fc.series_from_table(table, "Date", "Close", day_first=False)
+    dates, _ = good_rows()
+    assert not fc.dates_are_ambiguous(fc.read_csv_upload(csv_bytes(day_first(dates), _)), "Date")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "cp1252", "utf-8-sig"])
+def test_other_encodings_are_read(encoding):
+    dates, prices = good_rows()
+    text = "Date,Close (€)\n" + "".join(f"{d},{p}\n" for d, p in zip(dates, prices))
+    data = text.encode(encoding)
+    if encoding in ("utf-16-le", "utf-16-be"):
+        data = ("\ufeff" + text).encode(encoding)  # A byte order mark, as spreadsheet programs write it.
+    table = fc.read_csv_upload(data)
+    assert list(table.columns) == ["Date", "Close (€)"]
+    series, _ = fc.series_from_table(table, "Date", "Close (€)")
+    assert len(series) == len(dates)
+
+
+def test_utf16_without_a_byte_order_mark_is_refused_as_binary():
+    dates, prices = good_rows()
+    with pytest.raises(fc.PriceDataError, match="not a text CSV"):
+        fc.read_csv_upload(csv_bytes(dates, prices).decode().encode("utf-16-le"))
+
+
+def test_price_and_date_readers_share_the_sentiment_readers_decoder():
+    from showcase import csvfiles, text
+
+    assert fc.csvfiles is csvfiles and text.csvfiles is csvfiles
+
+
+@pytest.mark.parametrize("cell", ["2020-01-02", "2020/01/02", "20200102", "2020-01-02 16:00:00", "2020-01-02T16:00Z",
+                                  "02 Jan 2020", "Jan 2, 2020", "02-Jan-2020"])
+def test_date_formats_without_ambiguity(cell):
+    dates, notes = fc.parse_dates(pd.Series([cell]))
+    assert dates.iloc[0] == pd.Timestamp("2020-01-02") and notes == []
+
+
+def test_long_cells_are_shown_cut_in_messages():
+    dates, prices = good_rows()
+    with pytest.raises(fc.PriceDataError) as error:
+        parse(csv_bytes(dates, prices[:50] + ["9" * 5000] + prices[51:]))
+    assert len(str(error.value)) < 300

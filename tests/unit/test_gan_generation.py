@@ -120,3 +120,28 @@ def test_frechet_distance_refuses_mismatched_features():
         generation.frechet_distance(np.zeros((10, 3)), np.zeros((10, 4)))
     with pytest.raises(ValueError, match="n > 1"):
         generation.frechet_distance(np.zeros((1, 3)), np.zeros((10, 3)))
+
+
+# ## Settings from a shared address
+
+
+@pytest.mark.parametrize("query, expected", [
+    ({"digit": "7", "seed": "2024", "size": "3"}, {"digit": 7, "seed": 2024, "size": 3}),
+    ({"digit": "any", "seed": "0", "size": "1"}, {"digit": "any", "seed": 0, "size": 1}),
+    ({"seed": str(generation.MAX_SEED)}, {"digit": "any", "seed": generation.MAX_SEED, "size": 4}),
+    ({}, generation.DEFAULT_SETTINGS),
+])
+def test_a_shared_address_gives_its_settings(query, expected):
+    assert generation.settings_from_query(query) == (expected, [])
+
+
+@pytest.mark.parametrize("name, value", [
+    ("digit", "²"), ("seed", "²"), ("size", "²"), ("digit", "١"), ("seed", "1" + "0" * 5000), ("seed", "-4"),
+    ("seed", str(generation.MAX_SEED + 1)), ("seed", " 42"), ("seed", "42\n"), ("seed", "4_2"), ("seed", "0x2a"),
+    ("size", "7"), ("size", "0"), ("digit", "10"), ("digit", "ANY"), ("digit", ""), ("seed", "1e3"),
+])
+def test_a_bad_address_parameter_is_ignored_with_a_reason(name, value):
+    settings, problems = generation.settings_from_query({name: value})
+    assert settings == generation.DEFAULT_SETTINGS
+    assert len(problems) == 1 and problems[0].startswith(name) and "expected" in problems[0]
+    assert len(problems[0]) < 120
