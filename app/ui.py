@@ -13,6 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 
 from showcase import manifest as manifest_lib
 from showcase import formats, paths, runtime
@@ -140,6 +141,50 @@ def format_selector(entry: dict[str, Any], key: str) -> str:
         "`python -m showcase.bench`. SavedModel needs TensorFlow, which the app only imports when you pick it "
         "(its first load takes a few seconds).",
     )
+
+
+def upload_limit_bytes(max_bytes: int | None = None) -> int:
+    """The largest file an uploader takes: Streamlit's ``server.maxUploadSize`` (MB), or the page's own lower limit."""
+    limit = int(st.get_option("server.maxUploadSize")) * 2**20
+    return limit if max_bytes is None else min(limit, max_bytes)
+
+
+def upload_rules(types: Sequence[str], max_bytes: int | None = None) -> str:
+    """What an uploader accepts, in words: "PNG, JPG or GIF, at most 10 MB"."""
+    names = [extension.upper() for extension in types]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    limit = upload_limit_bytes(max_bytes)
+    megabytes = limit / 2**20 if limit % 2**20 == 0 else limit / 1e6
+    return f"{listed}, at most {megabytes:g} MB"
+
+
+def file_uploader(label: str, types: Sequence[str], key: str, max_bytes: int | None = None, **kwargs):
+    """``st.file_uploader`` with a caption under it that says which files it takes and how large.
+
+    Streamlit's uploader refuses a file of another type or over the size limit in the browser, with only a red
+    mark whose reason shows on hover; the caption says the rules up front.
+    """
+    upload = st.file_uploader(label, type=list(types), key=key, **kwargs)
+    st.caption(f"Accepted: {upload_rules(types, max_bytes)}. The uploader refuses any other file (it is marked in "
+               "red, the reason on hover) and the file never reaches the model.")
+    return upload
+
+
+def upload_preview(image, caption: str, box: int = 200) -> None:
+    """Show an uploaded image fitted into a ``box``×``box`` square.
+
+    The image is scaled here rather than by Streamlit, whose scaling to a width fails on a strip far wider than
+    tall (a 40000×1 image would become 200×0) and would stretch a 1×40000 one to 40000 pixels high.
+    """
+    scale = min(box / image.width, box / image.height)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    st.image(image.resize(size, Image.Resampling.NEAREST), caption=caption, width=size[0])
+
+
+def nothing_uploaded_yet(types: Sequence[str], what: str, max_bytes: int | None = None) -> None:
+    """The result panel while an uploader holds nothing usable: maybe nothing was chosen, maybe it was refused."""
+    st.info(f"Nothing usable uploaded yet. {what} The uploader takes {upload_rules(types, max_bytes)}; a file it "
+            "refused is marked in red beside it.", icon=":material/upload_file:")
 
 
 def drawing_canvas(key: str, stroke_help: str | None = None):

@@ -48,12 +48,11 @@ def canvas_image():
 
 
 def uploaded_image():
-    upload = st.file_uploader("An image (a digit, or anything else)", type=list(ACCEPTED_EXTENSIONS),
-                              key="anomaly_upload")
+    upload = ui.file_uploader("An image (a digit, or anything else)", ACCEPTED_EXTENSIONS, key="anomaly_upload")
     if upload is None:
         return None
     image = read_image(upload.getvalue())
-    st.image(image, caption="Your upload", width=200)
+    ui.upload_preview(image, caption="Your upload")
     return image
 
 
@@ -133,6 +132,8 @@ with right:
     format_name = ui.format_selector(entry, key="anomaly_format")
     if problem:
         st.warning(problem, icon=":material/error:")
+    elif prepared is None and source == "Upload an image":
+        ui.nothing_uploaded_yet(ACCEPTED_EXTENSIONS, "Upload an image to see how well the autoencoder rebuilds it.")
     elif prepared is None:
         st.info("Draw on the canvas, upload an image, or pick a sample to see how well the autoencoder "
                 "rebuilds it.", icon=":material/draw:")
@@ -161,6 +162,6 @@ with right:
         st.caption(f"Threshold for this format: {threshold:.5f} ({extra['threshold_rule']}).")
 
 if prepared is not None and not problem:
-    st.altair_chart(score_histogram(extra["histograms"], threshold, score), use_container_width=True)
+    st.altair_chart(score_histogram(extra["histograms"], threshold, score), width="stretch")
 
 ui.how_this_model_works(entry)

@@ -28,11 +28,11 @@ def canvas_image():
 
 
 def uploaded_image():
-    upload = st.file_uploader("A photo or scan of one digit", type=list(ACCEPTED_EXTENSIONS), key="digits_upload")
+    upload = ui.file_uploader("A photo or scan of one digit", ACCEPTED_EXTENSIONS, key="digits_upload")
     if upload is None:
         return None
     image = read_image(upload.getvalue())
-    st.image(image, caption="Your upload", width=200)
+    ui.upload_preview(image, caption="Your upload")
     return image
 
 
@@ -60,6 +60,8 @@ with right:
     format_name = ui.format_selector(entry, key="digits_format")
     if problem:
         st.warning(problem, icon=":material/error:")
+    elif prepared is None and source == "Upload a photo":
+        ui.nothing_uploaded_yet(ACCEPTED_EXTENSIONS, "Upload a photo or scan of one digit to see the prediction.")
     elif prepared is None:
         st.info("Draw a digit on the canvas, upload a photo, or pick a sample to see the prediction.",
                 icon=":material/draw:")

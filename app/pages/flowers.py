@@ -21,7 +21,7 @@ entry = ui.model_entry_or_stop("flowers")
 
 
 def uploaded_photo():
-    upload = st.file_uploader("A flower photo", type=list(ACCEPTED_EXTENSIONS), key="flowers_upload")
+    upload = ui.file_uploader("A flower photo", ACCEPTED_EXTENSIONS, key="flowers_upload")
     if upload is None:
         return None, None
     image, view = prepare_photo(upload.getvalue())
@@ -59,6 +59,9 @@ with right:
     format_name = ui.format_selector(entry, key="flowers_format")
     if problem:
         st.warning(problem, icon=":material/error:")
+    elif view is None and source == INPUTS[0]:
+        ui.nothing_uploaded_yet(ACCEPTED_EXTENSIONS, "Upload a flower photo or click a sample in the "
+                                "gallery to see the prediction.")
     elif view is None:
         st.info("Upload a flower photo or click a sample to see the prediction.", icon=":material/local_florist:")
     else:
@@ -66,7 +69,8 @@ with right:
         probabilities, milliseconds = ui.timed_predict(predictor, view[None])
         result = flowers.verdict(probabilities, entry)
         if result.sure:
-            st.metric("Prediction", result.label, f"{result.confidence:.1%} confident", delta_color="off")
+            st.metric("Prediction", result.label, f"{result.confidence:.1%} confident", delta_color="off",
+                      delta_arrow="off")
         else:
             st.warning(
                 f"**Not sure — is this one of the five flowers?** The best guess is *{result.label}* at only "

@@ -10,6 +10,7 @@ from showcase import paths
 SOURCES = ("Built-in ticker", "Upload a CSV")
 SAMPLE_CSV = paths.SAMPLES_DIR / "forecast" / "msft_2012_2013.csv"
 UPLOAD_BACKTEST_DAYS = 250
+CSV_TYPES = ("csv", "txt")
 
 st.title("Stock forecast")
 st.write(
@@ -35,9 +36,9 @@ def builtin_series(ticker: str) -> fc.PriceSeries:
 
 def uploaded_series():
     """The uploaded series and notes about it, or (None, []) before an upload; raises PriceDataError."""
-    upload = st.file_uploader("A CSV with a date column and a daily closing-price column", type=["csv", "txt"],
-                              key="forecast_upload")
-    st.caption(f"At most {fc.MAX_UPLOAD_BYTES // 2**20} MB and {fc.MAX_ROWS:,} rows; at least {fc.LOOKBACK + 1} "
+    upload = ui.file_uploader("A CSV with a date column and a daily closing-price column", CSV_TYPES,
+                              key="forecast_upload", max_bytes=fc.MAX_UPLOAD_BYTES)
+    st.caption(f"At most {fc.MAX_ROWS:,} rows; at least {fc.LOOKBACK + 1} "
                "consecutive trading days. Use adjusted closes if the stock split.")
     if SAMPLE_CSV.exists():
         st.download_button("Download a sample CSV (MSFT, 150 days)", SAMPLE_CSV.read_bytes(), SAMPLE_CSV.name,
@@ -79,8 +80,8 @@ with right:
     if problem:
         st.error(problem, icon=":material/error:")
     elif series is None:
-        st.info("Upload a CSV file (or download the sample above) to forecast your own series.",
-                icon=":material/upload_file:")
+        ui.nothing_uploaded_yet(CSV_TYPES, "Upload a CSV file (or download the sample on the left) to forecast "
+                                "your own series.", max_bytes=fc.MAX_UPLOAD_BYTES)
     else:
         for note in notes:
             st.warning(note, icon=":material/warning:")

@@ -22,6 +22,7 @@ EXAMPLES = {
     "Negation": "This is not a good movie. It is not funny, not clever and not worth your time.",
 }
 SAMPLE_CSV = paths.SAMPLES_DIR / "sentiment" / "reviews.csv"
+CSV_TYPES = ("csv", "txt", "tsv")
 
 st.title("Movie review sentiment")
 st.write(
@@ -107,7 +108,8 @@ with single:
         if problem:
             st.warning(problem, icon=":material/error:")
         if score is not None:
-            st.metric("Sentiment", score.label.capitalize(), f"{score.probability:.1%} positive", delta_color="off")
+            st.metric("Sentiment", score.label.capitalize(), f"{score.probability:.1%} positive", delta_color="off",
+                      delta_arrow="off")
             gauge(score.probability)
             ui.latency_caption(milliseconds, format_name)
             if score.truncated:
@@ -142,7 +144,10 @@ with batch:
     st.write(f"Upload a CSV with a column of texts; each row gets a label and a probability. Up to "
              f"{text.MAX_CSV_ROWS:,} rows and {text.MAX_CSV_BYTES / 1e6:.0f} MB per file (rows beyond the limit "
              "are left out); UTF-8, UTF-16 and Windows-1252 files, comma, semicolon or tab separated.")
-    upload = st.file_uploader("CSV file", type=["csv", "txt", "tsv"], key="sentiment_csv")
+    upload = ui.file_uploader("CSV file", CSV_TYPES, key="sentiment_csv", max_bytes=text.MAX_CSV_BYTES)
+    if upload is None:
+        ui.nothing_uploaded_yet(CSV_TYPES, "Upload a CSV with a column of reviews to score them.",
+                                max_bytes=text.MAX_CSV_BYTES)
     if upload is None and SAMPLE_CSV.exists():
         st.download_button("Download a sample CSV", SAMPLE_CSV.read_bytes(), file_name="reviews.csv",
                            mime="text/csv", icon=":material/download:")

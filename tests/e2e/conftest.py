@@ -22,13 +22,20 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def app_url():
+def server_log(tmp_path_factory) -> Path:
+    """The file that the test server's stdout and stderr go to; tests/e2e/test_zz_server_log.py scans it last."""
+    return tmp_path_factory.mktemp("streamlit_server") / "server.log"
+
+
+@pytest.fixture(scope="session")
+def app_url(server_log):
     port = bench.free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(paths.REPO_ROOT / "app" / "streamlit_app.py"),
         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
     ]
-    server = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = server_log.open("wb")
+    server = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         if not bench.wait_for_health(port, time.perf_counter() + 60):
             pytest.fail("the Streamlit server did not become healthy within 60 s")
@@ -39,6 +46,8 @@ def app_url():
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+        log.close()
 
 
 @pytest.fixture(scope="session")
