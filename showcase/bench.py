@@ -18,12 +18,15 @@ reference format's (SavedModel). Machines are noisy: compare formats within one 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -121,14 +124,72 @@ def measure(model_name: str, format_name: str, runs: int = 300, time_limit: floa
     return figures
 
 
+# The benchmark's child processes that are still running. Each starts a session of its own (its own process
+# group), so that killing the group also ends anything it started; ``kill_children`` kills them all, and runs
+# when this process exits (Streamlit's server returns normally on SIGTERM and SIGINT, so atexit runs there too).
+_children: set[subprocess.Popen] = set()
+_children_lock = threading.Lock()
+_refusing_children = False
+VARIANTS_TIMEOUT_SECONDS = 1800
+
+
+def run_child(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run a command in its own process group and return its result; on a timeout or any interruption the
+    group is killed before the exception propagates."""
+    with _children_lock:
+        if _refusing_children:
+            raise ChildProcessError("this process is exiting, so it starts no more benchmark processes")
+        process = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, start_new_session=True)
+        _children.add(process)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        _kill_group(process)
+        process.communicate()
+        raise
+    finally:
+        with _children_lock:
+            _children.discard(process)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if process.returncode is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def child_pids() -> list[int]:
+    """The process ids of the benchmark's child processes still running."""
+    with _children_lock:
+        return [process.pid for process in _children if process.returncode is None]
+
+
+def kill_children(refuse_new: bool = False) -> int:
+    """Kill every running benchmark child process with its group; with ``refuse_new``, start no more after.
+    Returns how many were running."""
+    global _refusing_children
+    with _children_lock:
+        _refusing_children = _refusing_children or refuse_new
+        running = [process for process in _children if process.returncode is None]
+    for process in running:
+        _kill_group(process)
+    return len(running)
+
+
+atexit.register(kill_children, refuse_new=True)
+
+
 def measure_isolated(model_name: str, format_name: str, runs: int, time_limit: float = 60.0) -> dict[str, Any]:
     """Run ``measure`` in a fresh interpreter and return its figures (or {"error": ...})."""
     command = [sys.executable, "-m", "showcase.bench", "--measure-one", model_name, format_name,
                "--runs", str(runs), "--time-limit", str(time_limit)]
     try:
-        completed = subprocess.run(
-            command, cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=time_limit + 240, check=False
-        )
+        completed = run_child(command, timeout=time_limit + 240)
     except subprocess.TimeoutExpired:
         return {"error": f"took longer than {time_limit + 240:.0f} s"}
     if completed.returncode != 0:
@@ -139,11 +200,16 @@ def measure_isolated(model_name: str, format_name: str, runs: int, time_limit: f
 def build_variants(model_name: str) -> str | None:
     """Build the model's missing variants in a subprocess (the converter imports TensorFlow); an error or None."""
     command = [sys.executable, "-m", "showcase.variants", "--models", model_name]
-    completed = subprocess.run(command, cwd=paths.REPO_ROOT, capture_output=True, text=True, check=False)
+    try:
+        completed = run_child(command, timeout=VARIANTS_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        return f"building them took longer than {VARIANTS_TIMEOUT_SECONDS} s"
     return _last_error_line(completed) if completed.returncode != 0 else None
 
 
 def _last_error_line(completed: subprocess.CompletedProcess) -> str:
+    if completed.returncode < 0:
+        return f"stopped by {signal.Signals(-completed.returncode).name}"
     lines = completed.stderr.strip().splitlines()
     return lines[-1] if lines else f"exit status {completed.returncode}"
 

@@ -5,10 +5,9 @@ import pandas as pd
 import streamlit as st
 import ui
 
-from showcase import bench, format_report
+from showcase import format_report, live_benchmark
 from showcase.manifest import FORMAT_LABELS
 
-LIVE_RUNS = 100
 LIVE_BUDGETS_SECONDS = (20, 60, 120, 300)
 SHOWN_COLUMNS = ["model", "format label", "size (MB)", "p50 (ms)", "p95 (ms)", "load (s)", "first inference (ms)",
                  "batch-32 items/s", "memory growth (MB)", "metric", "metric value", "metric change",
@@ -106,45 +105,25 @@ else:
             "with each format on the same fixed subset as SavedModel."
         )
 
-st.subheader("Run on this machine")
-st.write(
-    "Re-measure the models and formats you pick, here and now, and compare with the committed numbers. "
-    "Each format runs in its own process (the app never loads TensorFlow); variants that are not built yet "
-    "are built first with the TensorFlow converter (up to a minute per model)."
-)
-with st.form("live_run"):
-    model_names = list(manifest["models"])
-    models = st.multiselect("Models", model_names, default=["digits"] if "digits" in model_names else model_names[:1],
-                            key="formats_models")
-    formats = st.multiselect("Formats", list(FORMAT_LABELS), default=["savedmodel", "tflite", "onnx"],
-                             format_func=FORMAT_LABELS.get, key="formats_formats")
-    budget = st.select_slider("Time budget", options=LIVE_BUDGETS_SECONDS, value=60, format_func=lambda s: f"{s} s",
-                              key="formats_budget")
-    submitted = st.form_submit_button("Run on this machine", type="primary")
+def watch_live_run(run_id: int) -> None:
+    """The running benchmark's status and progress, refreshed every second; a full rerun when it ends."""
+    run = live_benchmark.LIVE.run(run_id)
+    if run is None or not run.running:
+        st.rerun()
+    st.info(f"{run.status_text()} It measures {run.request.description()}.")
+    st.progress(run.fraction_done(), text=run.progress[2])
 
-if submitted:
-    if not models or not formats:
-        st.warning("Pick at least one model and one format.")
-    else:
-        progress_bar = st.progress(0.0, text="Starting…")
-        st.session_state["live_results"] = bench.run_benchmark(
-            models, formats, runs=LIVE_RUNS, include_app=False, time_budget=budget,
-            progress=lambda done, total, label: progress_bar.progress(done / total, text=label),
-            format_time_limit=min(5.0, budget / 4),
-        )
-        progress_bar.empty()
 
-live = st.session_state.get("live_results")
-if live:
-    fresh = format_report.rows(live, manifest)
-    st.caption(machine_caption(live))
-    problems = [f"{model} · {FORMAT_LABELS.get(name, name)}: {figures.get('skipped') or figures.get('error')}"
-                for model, results in live["models"].items() for name, figures in results["formats"].items()
-                if "p50_ms" not in figures]
-    problems += [f"{model}: the variants could not be built ({results['variants_error']})"
-                 for model, results in live["models"].items() if results.get("variants_error")]
-    for problem in problems:
-        st.warning(problem)
+def show_live_results(run: live_benchmark.Run) -> None:
+    if run.error:
+        st.error(run.error)
+    if not run.results:
+        return
+    fresh = format_report.rows(run.results, manifest)
+    st.caption(f"{run.request.description()}. " + machine_caption(run.results))
+    problems = live_benchmark.problems_line(run.results)
+    if problems:
+        st.warning(problems)
     if not fresh.empty:
         merged = fresh.merge(table[["model", "format", "p50 (ms)", "size (MB)"]] if not table.empty else
                              pd.DataFrame(columns=["model", "format", "p50 (ms)", "size (MB)"]),
@@ -158,3 +137,51 @@ if live:
             hide_index=True, width="stretch",
         )
         st.markdown("\n".join(f"- {sentence}" for sentence in format_report.summary(fresh)))
+
+
+def live_run_section() -> None:
+    st.write(
+        "Re-measure the models and formats you pick, here and now, and compare with the committed numbers. "
+        "Each format runs in its own process (the app never loads TensorFlow); variants that are not built yet "
+        "are built first with the TensorFlow converter (up to a minute per model). One run at a time on this "
+        "server: while one runs, every visitor watches it."
+    )
+    with st.form("live_run"):
+        model_names = list(manifest["models"])
+        models = st.multiselect("Models", model_names,
+                                default=["digits"] if "digits" in model_names else model_names[:1],
+                                key="formats_models")
+        formats = st.multiselect("Formats", list(FORMAT_LABELS), default=["savedmodel", "tflite", "onnx"],
+                                 format_func=FORMAT_LABELS.get, key="formats_formats")
+        budget = st.select_slider("Time budget", options=LIVE_BUDGETS_SECONDS, value=60,
+                                  format_func=lambda s: f"{s} s", key="formats_budget")
+        submitted = st.form_submit_button("Run on this machine", type="primary")
+
+    if submitted:
+        if not models or not formats:
+            st.warning("Pick at least one model and one format.")
+        else:
+            request = live_benchmark.Request(tuple(models), tuple(formats), float(budget))
+            run, started = live_benchmark.LIVE.start(request)
+            st.session_state["live_run_id"] = run.id
+            if not started:
+                st.caption("Your choice did not start a second run: you are watching the one in progress, "
+                           "and its results will show here when it ends.")
+
+    active = live_benchmark.LIVE.active()
+    if active is not None:
+        # Whoever sees a run in progress also sees its results once it ends.
+        st.session_state["live_run_id"] = active.id
+        st.fragment(watch_live_run, run_every=1.0)(active.id)
+        return
+    watched = live_benchmark.LIVE.run(st.session_state.get("live_run_id"))
+    if watched is not None:
+        show_live_results(watched)
+
+
+st.subheader("Run on this machine")
+live_disabled = live_benchmark.disabled_reason()
+if live_disabled:
+    st.info(live_disabled)
+else:
+    live_run_section()
