@@ -215,6 +215,15 @@ def drawing_canvas(key: str, stroke_help: str | None = None):
     return result.image_data if result is not None else None
 
 
+def csv_download_button(label: str, table: pd.DataFrame, file_name: str, key: str | None = None) -> None:
+    """Every CSV the app writes: formula-like cells neutralised (``showcase.csvfiles``), and a caption saying so."""
+    from showcase import csvfiles
+
+    st.download_button(label, csvfiles.safe_csv_bytes(table), file_name=file_name, mime="text/csv",
+                       icon=":material/download:", key=key)
+    st.caption(csvfiles.SAFE_DOWNLOAD_NOTE)
+
+
 def timed_predict(predictor: runtime.Predictor, batch: np.ndarray) -> tuple[np.ndarray, float]:
     """Run one prediction; return the output and its wall-clock latency in milliseconds."""
     start = time.perf_counter()

@@ -10,6 +10,7 @@ from showcase import paths
 SOURCES = ("Built-in ticker", "Upload a CSV")
 SAMPLE_CSV = paths.SAMPLES_DIR / "forecast" / "msft_2012_2013.csv"
 UPLOAD_BACKTEST_DAYS = 250
+DATE_ORDERS = ("day first (1 February)", "month first (January 2)")
 CSV_TYPES = ("csv", "txt")
 
 st.title("Stock forecast")
@@ -53,7 +54,12 @@ def uploaded_series():
                                         key="forecast_date_column")
     price_choice = price_column.selectbox("Price column", columns, index=columns.index(price_guess),
                                           key="forecast_price_column")
-    return fc.series_from_table(table, date_choice, price_choice, name=upload.name)
+    day_first = None
+    if fc.dates_are_ambiguous(table, date_choice):
+        order = st.radio("Every date reads either way. Dates like 01/02/2024 are", DATE_ORDERS, horizontal=True,
+                         key="forecast_date_order")
+        day_first = order == DATE_ORDERS[0]
+    return fc.series_from_table(table, date_choice, price_choice, name=upload.name, day_first=day_first)
 
 
 left, right = st.columns([1, 2], gap="large")

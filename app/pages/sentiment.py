@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import ui
 
-from showcase import paths, runtime, text
+from showcase import csvfiles, paths, runtime, text
 from showcase.manifest import FORMAT_LABELS
 from showcase.preprocessing.sentiment import WORDS_PER_CHUNK
 
@@ -163,7 +163,7 @@ with batch:
             if len(table) > text.MAX_CSV_ROWS:
                 st.warning(f"The file has more than {text.MAX_CSV_ROWS:,} rows; only the first "
                            f"{text.MAX_CSV_ROWS:,} are scored.", icon=":material/content_cut:")
-            if encoding not in ("utf-8-sig", "utf-16"):
+            if encoding not in csvfiles.UNICODE_ENCODINGS:
                 st.info(f"The file is not UTF-8; it was read as {encoding}.", icon=":material/translate:")
             column = st.selectbox("Text column", columns, key="sentiment_column")
             bar = st.progress(0.0, text="Scoring…")
@@ -179,7 +179,7 @@ with batch:
             st.dataframe(scored, hide_index=True, column_config={
                 "probability_positive": st.column_config.ProgressColumn(
                     "probability positive", format="%.2f", min_value=0.0, max_value=1.0)})
-            st.download_button("Download the scored CSV", scored.to_csv(index=False).encode("utf-8"),
-                               file_name="scored_reviews.csv", mime="text/csv", icon=":material/download:")
+            ui.csv_download_button("Download the scored CSV", scored, "scored_reviews.csv",
+                                   key="sentiment_download")
 
 ui.how_this_model_works(entry)

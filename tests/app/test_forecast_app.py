@@ -141,6 +141,38 @@ def test_bad_csv_files_get_a_clear_message(case):
     assert not app.metric
 
 
+def sample_rows():
+    lines = SAMPLE.read_text().strip().splitlines()
+    return lines[0].split(","), [line.split(",") for line in lines[1:]]
+
+
+def test_day_first_dates_and_decimal_commas_are_read_and_the_page_says_so():
+    header, rows = sample_rows()
+    european = [";".join(["{2}/{1}/{0}".format(*row[0].split("-"))] + [cell.replace(".", ",") for cell in row[1:]])
+                for row in rows]
+    app = upload(open_forecast_page(), ("\n".join([";".join(header)] + european) + "\n").encode("utf-16"))
+    assert not app.exception and not app.error, [error.value for error in app.error]
+    assert any("read day first" in warning.value for warning in app.warning)
+    assert any("decimal comma" in warning.value for warning in app.warning)
+    assert not app.get("radio")[1:], "no date-order choice when the dates settle it"
+    assert app.metric[0].label.endswith(rows[-1][0])
+
+
+def test_ambiguous_dates_offer_a_choice_that_decides_the_reading():
+    header, rows = sample_rows()
+    dates = [f"{day:02d}/{month:02d}/2013" for month in range(1, 13) for day in range(1, 13)][: len(rows)]
+    data = "\n".join([",".join(header)] + [",".join([date] + row[1:]) for date, row in zip(dates, rows)]) + "\n"
+    app = upload(open_forecast_page(), data.encode())
+    assert not app.exception
+    choice = app.radio(key="forecast_date_order")
+    assert choice.value.startswith("day first")
+    # Days 13-31 are missing, so either reading leaves holes; the message shows which reading was used.
+    assert any("from 2013-01-12 to 2013-02-01" in error.value for error in app.error), [e.value for e in app.error]
+    choice.set_value(choice.options[1]).run()
+    assert not app.exception
+    assert not any("2013-01-12" in error.value for error in app.error) and app.error
+
+
 LIGHT_SERVING_SCRIPT = """
 import json, sys
 from streamlit.testing.v1 import AppTest

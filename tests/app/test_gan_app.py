@@ -86,6 +86,20 @@ def test_a_bad_address_gets_a_warning_and_the_defaults():
     assert app.selectbox(key="gan_digit").value == "any" and len(images(app)) == 4 * 4 + 1
 
 
+
+@pytest.mark.parametrize("query", [
+    {"digit": "²"}, {"seed": "²"}, {"size": "²"}, {"seed": "1" + "0" * 5000}, {"seed": "٤٢"},
+    {"digit": "7", "seed": str(2**31), "size": "3"},
+])
+def test_odd_digits_and_huge_numbers_in_the_address_get_a_warning_not_an_error(query):
+    app = open_gan_page(query)
+    assert not app.exception and not app.error
+    warning = next(warning.value for warning in app.warning if "Ignored from the address" in warning.value)
+    assert len(warning) < 200
+    assert app.number_input(key="gan_seed").value == 42 and len(images(app)) == 1 + app.select_slider(
+        key="gan_size").value ** 2
+
+
 @pytest.mark.parametrize("format_name", ["onnx", "tflite_int8", "savedmodel"])
 def test_every_format_generates(format_name):
     app = open_gan_page()

@@ -5,6 +5,8 @@ the format picker (``sentiment_format``), the CSV uploader (``sentiment_csv``) a
 (``sentiment_column``).
 """
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -120,7 +122,7 @@ def test_cp1252_csv_is_read_with_a_notice():
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(300), "does not look like a CSV"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(300), "not a text CSV"),
     (b"id,score\n1,0.5\n2,0.75\n", "no column with text"),
     (b"", "empty"),
 ])
@@ -129,6 +131,38 @@ def test_bad_csv_gets_a_clear_message(data, message):
     assert not app.exception
     assert message in messages(app), messages(app)
     assert not scored_tables(app)
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """The bytes of every file the app hands to a download button, by the file name the visitor gets."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    captured = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):
+        if isinstance(path_or_data, bytes):
+            captured[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
+    return captured
+
+
+FORMULAS = ["=cmd|' /C calc'!A0 great film", "+1+1 a great film", "-2+3 an awful film", "@SUM(A1) a good film",
+            "\t=1+1 a bad film", "\r=1+1 a fine film"]
+
+
+def test_the_scored_csv_download_neutralises_formulas_and_says_so(downloads):
+    frame = pd.DataFrame({"=id": range(len(FORMULAS)), "review": FORMULAS})
+    app = upload(open_sentiment_page(), frame.to_csv(index=False, quoting=csv.QUOTE_ALL).encode())
+    assert not app.exception
+    assert any("leading '" in caption.value and "formulas" in caption.value for caption in app.caption)
+    written = pd.read_csv(io.BytesIO(downloads["scored_reviews.csv"]), dtype=str, keep_default_na=False)
+    assert list(written.columns) == ["'=id", "review", "label", "probability_positive", "note"]
+    assert written["review"].tolist() == ["'" + cell for cell in FORMULAS]
+    assert set(written["label"]) <= {"positive", "negative"}
 
 
 LIGHT_SERVING_SCRIPT = """
