@@ -65,12 +65,16 @@ def gauge(probability: float) -> None:
     st.altair_chart((track + fill + line).properties(height=70), width="stretch")
 
 
+# st.markdown reads Markdown (and $…$ as LaTeX) even between HTML tags; as entities, these show as typed.
+MARKDOWN_AS_ENTITIES = str.maketrans({character: f"&#{ord(character)};" for character in "*_[]()`~$|\\!{}"})
+
+
 def highlight(pieces) -> str:
     """HTML of the review with each word shaded green (pushed toward positive) or red (toward negative)."""
     strongest = max((abs(value) for _, value in pieces if value is not None), default=0.0) or 1.0
     spans = []
     for surface, value in pieces:
-        escaped = html.escape(surface)
+        escaped = html.escape(surface).translate(MARKDOWN_AS_ENTITIES)
         if value is None or value == 0:
             spans.append(escaped)
             continue
