@@ -200,7 +200,7 @@ def prepare_input(image) -> tuple[np.ndarray, bool]:
         if float(values.max() - values.min()) < digit_preprocessing.MIN_CONTRAST:
             raise digit_preprocessing.EmptyImageError("The image is blank: every pixel has the same grey level.")
         return np.clip(values, 0.0, 1.0), False
-    return digit_preprocessing.prepare_digit(image), True
+    return digit_preprocessing.prepare_digit(pixels), True
 
 
 # ## Pictures for the page

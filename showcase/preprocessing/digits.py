@@ -9,6 +9,9 @@ canvas drawing or an uploaded photo, whichever way round its ink and background 
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
@@ -25,21 +28,47 @@ class EmptyImageError(ValueError):
     """The image has no visible ink: a blank canvas, or a uniformly white or black picture."""
 
 
-def ink_intensity(image: Image.Image | np.ndarray) -> np.ndarray:
-    """Map an image to ink intensity in [0, 1], 1 being the strongest ink, whatever its polarity.
+# Larger images (a photo reduced to read_image's working size, say) first have their ink located on a
+# max-pooled copy this size, and only the region around the ink goes through the recipe's float steps...
+INK_SEARCH_SIDE = 1024
+# ...reduced to at most this many pixels on its longer side, still far more than the 20-pixel box needs.
+CROP_SIDE = 512
+
+
+@dataclass(frozen=True)
+class InkRule:
+    """Where an image's ink is: in its alpha channel, or in how far its grey departs from the background's."""
+
+    in_alpha: bool
+    background: float = 0.0
+
+    def ink(self, pixels: np.ndarray) -> np.ndarray:
+        """Ink intensity in [0, 1] of every pixel (float32)."""
+        if self.in_alpha:
+            return pixels[..., 3].astype(np.float32) / 255.0
+        gray = _grayscale(pixels)
+        ink = self.background - gray if self.background > 0.5 else gray - self.background
+        return np.clip(ink, 0.0, 1.0)
+
+
+def ink_rule(pixels: np.ndarray) -> InkRule:
+    """Decide where the ink is, from the whole image.
 
     An image with a transparent background (the drawing canvas, some PNGs) has its ink in the alpha
     channel. Otherwise the background is the median of the border pixels: on a light background the ink
     is what is darker than it, on a dark background what is lighter.
     """
-    pixels = np.asarray(image)
     if pixels.ndim == 3 and pixels.shape[2] == 4 and pixels[..., 3].min() < 250:
-        return pixels[..., 3].astype(np.float32) / 255.0
-    gray = _grayscale(pixels)
-    border = np.concatenate([gray[:2].ravel(), gray[-2:].ravel(), gray[:, :2].ravel(), gray[:, -2:].ravel()])
-    background = float(np.median(border))
-    ink = background - gray if background > 0.5 else gray - background
-    return np.clip(ink, 0.0, 1.0)
+        return InkRule(in_alpha=True)
+    borders = (pixels[:2], pixels[-2:], pixels[:, :2], pixels[:, -2:])
+    border = np.concatenate([_grayscale(strip).ravel() for strip in borders])
+    return InkRule(in_alpha=False, background=float(np.median(border)))
+
+
+def ink_intensity(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Map an image to ink intensity in [0, 1], 1 being the strongest ink, whatever its polarity."""
+    pixels = np.asarray(image)
+    return ink_rule(pixels).ink(pixels)
 
 
 def _grayscale(pixels: np.ndarray) -> np.ndarray:
@@ -56,17 +85,68 @@ def prepare_digit(image: Image.Image | np.ndarray) -> np.ndarray:
 
     Raises ``EmptyImageError`` when there is no ink to find.
     """
-    ink = ink_intensity(image)
-    if ink.size == 0:
+    pixels = np.asarray(image)
+    if pixels.size == 0:
         raise EmptyImageError("The image is empty.")
+    rule = ink_rule(pixels)
+    if pixels.dtype == np.uint8 and max(pixels.shape[:2]) > INK_SEARCH_SIDE:
+        pixels = region_around_ink(pixels, rule)
+    ink = rule.ink(pixels)
     peak = float(np.percentile(ink, 99.9))
     if peak < MIN_CONTRAST:
         raise EmptyImageError("No digit found: the image looks blank (no ink that stands out from the background).")
     ink = np.clip(ink / peak, 0.0, 1.0)
     ink[ink < INK_FLOOR] = 0.0
-    rows, cols = np.nonzero(ink)
-    cropped = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     return centre_by_mass(scale_to_box(cropped))
+
+
+def region_around_ink(pixels: np.ndarray, rule: InkRule) -> np.ndarray:
+    """The part of a large uint8 image that holds its ink, reduced to at most ``CROP_SIDE`` pixels a side.
+
+    The ink is located on a copy max-pooled (so that thin strokes survive) to ``INK_SEARCH_SIDE``, with a
+    margin of one pooled pixel. An image with no ink at all comes back reduced whole, for the recipe to
+    call blank.
+    """
+    height, width = pixels.shape[:2]
+    factor = math.ceil(max(height, width) / INK_SEARCH_SIDE)
+    strongest = _strongest_ink_per_block(pixels, rule, factor)
+    peak = float(np.percentile(strongest, 99.9))
+    top, bottom, left, right = 0, height, 0, width
+    if peak >= MIN_CONTRAST:
+        rows = np.flatnonzero((strongest >= INK_FLOOR * peak).any(axis=1))
+        cols = np.flatnonzero((strongest >= INK_FLOOR * peak).any(axis=0))
+        top, bottom = max(0, (rows[0] - 1) * factor), min(height, (rows[-1] + 2) * factor)
+        left, right = max(0, (cols[0] - 1) * factor), min(width, (cols[-1] + 2) * factor)
+    region = pixels[top:bottom, left:right]
+    return _reduce(region, math.ceil(max(region.shape[:2]) / CROP_SIDE))
+
+
+def _strongest_ink_per_block(pixels: np.ndarray, rule: InkRule, factor: int) -> np.ndarray:
+    """The strongest ink in every ``factor``×``factor`` block, as a float32 array in [0, 1]."""
+    if rule.in_alpha:
+        channel, darkest = pixels[..., 3], False
+    else:
+        channel = pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels[..., :3].copy()).convert("L"))
+        darkest = rule.background > 0.5
+    height, width = channel.shape
+    padded = np.pad(channel, ((0, -height % factor), (0, -width % factor)), mode="edge")
+    blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
+    pooled = blocks.min(axis=(1, 3)) if darkest else blocks.max(axis=(1, 3))
+    if rule.in_alpha:
+        return pooled.astype(np.float32) / 255.0
+    return InkRule(in_alpha=False, background=rule.background).ink(pooled)
+
+
+def _reduce(pixels: np.ndarray, factor: int) -> np.ndarray:
+    """Average ``factor``×``factor`` blocks of a uint8 image, channel by channel (no premultiplied alpha)."""
+    if factor <= 1:
+        return pixels
+    if pixels.ndim == 2:
+        return np.asarray(Image.fromarray(np.ascontiguousarray(pixels)).reduce(factor))
+    channels = [_reduce(pixels[..., channel], factor) for channel in range(pixels.shape[2])]
+    return np.stack(channels, axis=-1)
 
 
 def scale_to_box(cropped: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
