@@ -8,26 +8,67 @@ memory (decompression bombs).
 
 from __future__ import annotations
 
+import ctypes
 import io
+import math
 import warnings
+import zlib
+from collections.abc import Iterable, Iterator
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
+
+from showcase.png_bands import png_bands, read_layout
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif")
 # 40 megapixels covers every phone camera; an RGBA image this size decodes to 160 MB.
 MAX_PIXELS = 40_000_000
-# Large JPEGs are decoded at a reduced scale straight away (libjpeg's draft mode) to bound memory.
-JPEG_DRAFT_SIZE = (2048, 2048)
+# No page needs more detail than this (flowers use 224 px, digits 20 px), so larger uploads are reduced to
+# it while they are decoded: JPEGs by libjpeg's draft mode, PNGs band by band as they are inflated
+# (showcase.png_bands), other formats by averaging bands of rows of the decoded image.
+WORKING_SIDE = 2048
+# Images are converted and reduced in bands of rows of about this many bytes.
+BAND_BYTES = 8 * 2**20
+# After decoding an image this large, freed memory is handed back to the operating system.
+LARGE_DECODE_PIXELS = 4_000_000
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class ImageInputError(ValueError):
     """The uploaded bytes are not an image we can use; the message says why, for the visitor."""
 
 
-def read_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode uploaded bytes into an upright image in mode ``L``, ``RGB`` or ``RGBA``."""
+def read_image(data: bytes, max_pixels: int = MAX_PIXELS, max_side: int = WORKING_SIDE) -> Image.Image:
+    """Decode uploaded bytes into an upright image in mode ``L``, ``RGB`` or ``RGBA``.
+
+    An image whose longer side exceeds ``max_side`` comes back reduced (by an integer factor, pixels
+    averaged) so that it fits; ``info["original_size"]`` keeps the uploaded size.
+    """
+    image = open_image(data, max_pixels)
+    original_size = image.size
+    try:
+        decoded = decode_reduced(image, data, max_side)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageInputError(f"This image file is damaged or truncated ({error}).") from None
+    finally:
+        del image
+        if original_size[0] * original_size[1] > LARGE_DECODE_PIXELS:
+            release_freed_memory()
+    decoded.info["original_size"] = original_size
+    return decoded
+
+
+def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Read the header only; refuse what is not an accepted image or is over ``max_pixels``."""
     if not data:
         raise ImageInputError("The file is empty.")
     try:
@@ -57,27 +98,129 @@ def read_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
             f"This image is {width}×{height} pixels ({width * height / 1e6:.0f} MP); the limit is "
             f"{max_pixels / 1e6:.0f} MP. Please upload a smaller image."
         )
+    return image
+
+
+def decode_reduced(image: Image.Image, data: bytes, max_side: int) -> Image.Image:
+    """Decode an opened image at most ``max_side`` pixels on its longer side, upright, in a standard mode."""
+    factor = math.ceil(max(image.size) / max_side)
+    if image.format == "PNG" and factor > 1:
+        reduced = _reduced_png(image, data, factor)
+        if reduced is not None:
+            return reduced
     if image.format == "JPEG":
-        image.draft("RGB", JPEG_DRAFT_SIZE)
+        # Ask libjpeg for the smallest power-of-two scale that still leaves the longer side >= max_side.
+        longer = max(image.size)
+        image.draft("RGB", tuple(max(1, math.ceil(side * max_side / longer)) for side in image.size))
+        factor = math.ceil(max(image.size) / max_side)
+    image.load()
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    if factor <= 1 and image.mode in ("L", "RGB", "RGBA"):
+        # A plain copy, detached from the uploaded bytes.
+        reduced = image.copy()
+    else:
+        reduced = reduce_in_bands(_crops(image), image.size, factor, _value_range(image))
+    return upright(reduced, orientation)
+
+
+def _reduced_png(image: Image.Image, data: bytes, factor: int) -> Image.Image | None:
+    """A large PNG decoded band by band (``None`` for a layout ``png_bands`` does not handle)."""
+    bands = png_bands(data, _band_rows(image.width, factor))
+    if bands is None:
+        return None
+    layout = read_layout(data)
+    orientation = 1
+    if layout.exif:
+        exif = Image.Exif()
+        exif.load(layout.exif)
+        orientation = exif.get(ExifTags.Base.Orientation, 1)
     try:
-        image.load()
-        image = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageInputError(f"This image file is damaged or truncated ({error}).") from None
-    return to_standard_mode(image)
+        return upright(reduce_in_bands(bands, image.size, factor), orientation)
+    except zlib.error as error:
+        raise ValueError(f"compressed pixel data: {error}") from None
 
 
-def to_standard_mode(image: Image.Image) -> Image.Image:
-    """Convert any Pillow mode (palette, CMYK, 16-bit, 1-bit, ...) to ``L``, ``RGB`` or ``RGBA``."""
+def _crops(image: Image.Image) -> Iterator[Image.Image]:
+    rows = _band_rows(image.width, 1)
+    for top in range(0, image.height, rows):
+        yield image.crop((0, top, image.width, min(image.height, top + rows)))
+
+
+def _band_rows(width: int, factor: int) -> int:
+    """Rows per band: a multiple of ``factor``, about ``BAND_BYTES`` of 4-byte pixels."""
+    return max(factor, BAND_BYTES // (4 * width) // factor * factor)
+
+
+def _value_range(image: Image.Image) -> tuple[float, float] | None:
+    return image.getextrema() if image.mode in DEEP_GRAY_MODES else None
+
+
+def reduce_in_bands(bands: Iterable[Image.Image], size: tuple[int, int], factor: int,
+                    value_range: tuple[float, float] | None = None) -> Image.Image:
+    """``to_standard_mode(image).reduce(factor)`` for an image given as bands of rows, top to bottom.
+
+    Each band (a multiple of ``factor`` high, except the last) is converted and reduced on its own, so the
+    result is the same as reducing the whole image at once, without a full-size converted copy.
+    """
+    width, height = size
+    reduced, top = None, 0
+    for band in bands:
+        small = to_standard_mode(band, value_range)
+        small = small.reduce(factor) if factor > 1 else small
+        if reduced is None:
+            reduced = Image.new(small.mode, (math.ceil(width / factor), math.ceil(height / factor)))
+        reduced.paste(small, (0, top // factor))
+        top += band.height
+    return reduced
+
+
+def upright(image: Image.Image, orientation: int) -> Image.Image:
+    """Apply an EXIF orientation, and drop the metadata that would have it applied again."""
+    method = _ORIENTATION_TRANSPOSE.get(orientation)
+    if method is not None:
+        image = image.transpose(method)
+    for key in ("exif", "xmp", "XML:com.adobe.xmp"):
+        image.info.pop(key, None)
+    return image
+
+
+DEEP_GRAY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+
+
+def to_standard_mode(image: Image.Image, value_range: tuple[float, float] | None = None) -> Image.Image:
+    """Convert any Pillow mode (palette, CMYK, 16-bit, 1-bit, ...) to ``L``, ``RGB`` or ``RGBA``.
+
+    Deep grayscale is stretched from ``value_range`` (its own minimum and maximum when not given) onto 8 bits.
+    """
     if image.mode in ("L", "RGB", "RGBA"):
         return image
-    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
-        # Deep grayscale: stretch its own range onto 8 bits rather than clipping at 255.
+    if image.mode in DEEP_GRAY_MODES:
+        # Deep grayscale: stretch its range onto 8 bits rather than clipping at 255.
         values = np.asarray(image, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
+        low, high = value_range or (float(values.min()), float(values.max()))
         scaled = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
         return Image.fromarray(scaled.round().astype(np.uint8), mode="L")
     if image.mode in ("1", "LA") and "transparency" not in image.info:
         return image.convert("LA").convert("RGBA") if image.mode == "LA" else image.convert("L")
     has_alpha = image.mode in ("PA", "LA", "RGBa") or "transparency" in image.info
     return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _malloc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by a large decode back to the operating system (a no-op without glibc).
+
+    glibc keeps freed blocks in its per-thread arenas, so after a large decode in a server thread the process
+    would otherwise stay at its peak size long after the image is gone.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
