@@ -12,23 +12,18 @@ import ctypes
 import io
 import math
 import warnings
-import zlib
-from collections.abc import Iterable, Iterator
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
-
-from showcase.png_bands import png_bands, read_layout
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif")
 # 40 megapixels covers every phone camera; an RGBA image this size decodes to 160 MB.
 MAX_PIXELS = 40_000_000
 # No page needs more detail than this (flowers use 224 px, digits 20 px), so larger uploads are reduced to
-# it while they are decoded: JPEGs by libjpeg's draft mode, PNGs band by band as they are inflated
-# (showcase.png_bands), other formats by averaging bands of rows of the decoded image.
+# it while they are decoded: JPEGs by libjpeg's draft mode, others by averaging bands of rows.
 WORKING_SIDE = 2048
-# Images are converted and reduced in bands of rows of about this many bytes.
+# Images with more pixels than this are reduced band by band, each band this many bytes at most.
 BAND_BYTES = 8 * 2**20
 # After decoding an image this large, freed memory is handed back to the operating system.
 LARGE_DECODE_PIXELS = 4_000_000
@@ -56,7 +51,7 @@ def read_image(data: bytes, max_pixels: int = MAX_PIXELS, max_side: int = WORKIN
     image = open_image(data, max_pixels)
     original_size = image.size
     try:
-        decoded = decode_reduced(image, data, max_side)
+        decoded = decode_reduced(image, max_side)
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageInputError(f"This image file is damaged or truncated ({error}).") from None
     finally:
@@ -101,87 +96,45 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     return image
 
 
-def decode_reduced(image: Image.Image, data: bytes, max_side: int) -> Image.Image:
+def decode_reduced(image: Image.Image, max_side: int) -> Image.Image:
     """Decode an opened image at most ``max_side`` pixels on its longer side, upright, in a standard mode."""
-    factor = math.ceil(max(image.size) / max_side)
-    if image.format == "PNG" and factor > 1:
-        reduced = _reduced_png(image, data, factor)
-        if reduced is not None:
-            return reduced
     if image.format == "JPEG":
         # Ask libjpeg for the smallest power-of-two scale that still leaves the longer side >= max_side.
         longer = max(image.size)
         image.draft("RGB", tuple(max(1, math.ceil(side * max_side / longer)) for side in image.size))
-        factor = math.ceil(max(image.size) / max_side)
     image.load()
     orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    if factor <= 1 and image.mode in ("L", "RGB", "RGBA"):
-        # A plain copy, detached from the uploaded bytes.
-        reduced = image.copy()
-    else:
-        reduced = reduce_in_bands(_crops(image), image.size, factor, _value_range(image))
-    return upright(reduced, orientation)
-
-
-def _reduced_png(image: Image.Image, data: bytes, factor: int) -> Image.Image | None:
-    """A large PNG decoded band by band (``None`` for a layout ``png_bands`` does not handle)."""
-    bands = png_bands(data, _band_rows(image.width, factor))
-    if bands is None:
-        return None
-    layout = read_layout(data)
-    orientation = 1
-    if layout.exif:
-        exif = Image.Exif()
-        exif.load(layout.exif)
-        orientation = exif.get(ExifTags.Base.Orientation, 1)
-    try:
-        return upright(reduce_in_bands(bands, image.size, factor), orientation)
-    except zlib.error as error:
-        raise ValueError(f"compressed pixel data: {error}") from None
-
-
-def _crops(image: Image.Image) -> Iterator[Image.Image]:
-    rows = _band_rows(image.width, 1)
-    for top in range(0, image.height, rows):
-        yield image.crop((0, top, image.width, min(image.height, top + rows)))
-
-
-def _band_rows(width: int, factor: int) -> int:
-    """Rows per band: a multiple of ``factor``, about ``BAND_BYTES`` of 4-byte pixels."""
-    return max(factor, BAND_BYTES // (4 * width) // factor * factor)
-
-
-def _value_range(image: Image.Image) -> tuple[float, float] | None:
-    return image.getextrema() if image.mode in DEEP_GRAY_MODES else None
-
-
-def reduce_in_bands(bands: Iterable[Image.Image], size: tuple[int, int], factor: int,
-                    value_range: tuple[float, float] | None = None) -> Image.Image:
-    """``to_standard_mode(image).reduce(factor)`` for an image given as bands of rows, top to bottom.
-
-    Each band (a multiple of ``factor`` high, except the last) is converted and reduced on its own, so the
-    result is the same as reducing the whole image at once, without a full-size converted copy.
-    """
-    width, height = size
-    reduced, top = None, 0
-    for band in bands:
-        small = to_standard_mode(band, value_range)
-        small = small.reduce(factor) if factor > 1 else small
-        if reduced is None:
-            reduced = Image.new(small.mode, (math.ceil(width / factor), math.ceil(height / factor)))
-        reduced.paste(small, (0, top // factor))
-        top += band.height
-    return reduced
-
-
-def upright(image: Image.Image, orientation: int) -> Image.Image:
-    """Apply an EXIF orientation, and drop the metadata that would have it applied again."""
+    reduced = reduce_in_bands(image, math.ceil(max(image.size) / max_side))
     method = _ORIENTATION_TRANSPOSE.get(orientation)
+    # A plain copy, detached from the uploaded bytes, with the orientation already applied.
     if method is not None:
-        image = image.transpose(method)
+        upright = reduced.transpose(method)
+    else:
+        upright = image.copy() if reduced is image else reduced
     for key in ("exif", "xmp", "XML:com.adobe.xmp"):
-        image.info.pop(key, None)
-    return image
+        upright.info.pop(key, None)
+    return upright
+
+
+def reduce_in_bands(image: Image.Image, factor: int) -> Image.Image:
+    """``to_standard_mode(image).reduce(factor)``, without a full-size converted copy.
+
+    Bands of rows (a multiple of ``factor`` high) are converted and reduced one at a time, so the result is
+    the same as reducing the whole image at once while the extra memory stays within ``BAND_BYTES``.
+    """
+    value_range = image.getextrema() if image.mode in DEEP_GRAY_MODES else None
+    if factor <= 1 and image.mode in ("L", "RGB", "RGBA"):
+        return image
+    width, height = image.size
+    rows = max(factor, BAND_BYTES // (4 * width) // factor * factor)
+    reduced = None
+    for top in range(0, height, rows):
+        band = to_standard_mode(image.crop((0, top, width, min(height, top + rows))), value_range)
+        band = band.reduce(factor) if factor > 1 else band
+        if reduced is None:
+            reduced = Image.new(band.mode, (math.ceil(width / factor), math.ceil(height / factor)))
+        reduced.paste(band, (0, top // factor))
+    return reduced
 
 
 DEEP_GRAY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
