@@ -219,11 +219,13 @@ def problems_line(results: dict[str, Any]) -> str | None:
             if "p50_ms" not in figures:
                 reason = str(figures.get("skipped") or figures.get("error") or "no figures came back")
                 label = FORMAT_LABELS.get(format_name, format_name)
-                by_reason.setdefault(reason, []).append(f"{model_name} · {label}")
+                # A reason that names the format already ("SavedModel (TensorFlow) needs …") needs only the model.
+                by_reason.setdefault(reason, []).append(
+                    model_name if reason.startswith(label) else f"{model_name} · {label}")
     if not by_reason:
         return None
     count = sum(len(names) for names in by_reason.values())
-    parts = [f"{reason.rstrip('.')} ({_named(names)})" for reason, names in by_reason.items()]
+    parts = [f"{reason.rstrip('.')} — {_named(names)}" for reason, names in by_reason.items()]
     noun = "measurement" if count == 1 else "measurements"
     return f"{count} {noun} skipped or failed: " + "; ".join(parts) + "."
 

@@ -190,10 +190,11 @@ def test_skipped_measurements_fold_into_one_line():
         "gan": {"formats": {"onnx": {"error": "exit status 1"}}},
     }}
     line = live_benchmark.problems_line(results)
-    assert line.startswith("12 measurements skipped or failed: the 20 s time budget ran out (digits · TFLite fp16 "
+    assert line.startswith("12 measurements skipped or failed: the 20 s time budget ran out — digits · TFLite fp16 "
                            "(LiteRT), digits · ONNX int8 (ONNX Runtime), flowers · TFLite fp32 (LiteRT)")
-    assert "and 1 more)" in line and "not installed on this server (digits · SavedModel (TensorFlow))" in line
-    assert "the variants could not be built (out of memory) (flowers)" in line and "exit status 1 (gan · ONNX" in line
+    assert "and 1 more; " in line and "which is not installed on this server — digits; " in line
+    assert "the variants could not be built (out of memory) — flowers; " in line
+    assert line.endswith("; exit status 1 — gan · ONNX fp32 (ONNX Runtime).")
     assert "\n" not in line
 
 
