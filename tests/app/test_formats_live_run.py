@@ -80,7 +80,7 @@ def test_the_operator_can_turn_the_live_run_off(monkeypatch):
 
 
 def test_skipped_measurements_fold_into_one_warning(monkeypatch):
-    # The operator offers TFLite only, so SavedModel and ONNX are skipped, each with the same reason.
+    # The operator offers TFLite only, so SavedModel and ONNX are skipped, each with its reason.
     monkeypatch.setenv("SHOWCASE_FORMATS", "tflite")
     app = open_formats_page()
     click_run(app, ["savedmodel", "tflite", "onnx"])
@@ -89,5 +89,6 @@ def test_skipped_measurements_fold_into_one_warning(monkeypatch):
     assert not app.exception, app.exception
     assert live_formats(app) == ["TFLite fp32 (LiteRT)"]
     assert len(app.warning) == 1, [warning.value for warning in app.warning]
-    assert app.warning[0].value.startswith("2 measurements skipped or failed: ")
-    assert "SavedModel (TensorFlow) is turned off on this server (SHOWCASE_FORMATS) — digits; " in app.warning[0].value
+    warning = app.warning[0].value
+    assert warning.startswith("2 measurements skipped or failed: ")
+    assert "SavedModel (TensorFlow) is turned off on this server (SHOWCASE_FORMATS) — digits; " in warning
