@@ -22,6 +22,7 @@ import atexit
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -131,6 +132,13 @@ _children: set[subprocess.Popen] = set()
 _children_lock = threading.Lock()
 _refusing_children = False
 VARIANTS_TIMEOUT_SECONDS = 1800
+# util-linux's setpriv (Linux) asks the kernel to kill a child whose parent dies without running atexit (SIGKILL,
+# the OOM killer). The signal follows the death of the thread that started the child, which waits for it.
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+
+
+def _killed_with_parent(command: list[str]) -> list[str]:
+    return [_SETPRIV, "--pdeathsig", "KILL", "--", *command] if _SETPRIV else command
 
 
 def run_child(command: list[str], timeout: float) -> subprocess.CompletedProcess:
@@ -139,8 +147,8 @@ def run_child(command: list[str], timeout: float) -> subprocess.CompletedProcess
     with _children_lock:
         if _refusing_children:
             raise ChildProcessError("this process is exiting, so it starts no more benchmark processes")
-        process = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, start_new_session=True)
+        process = subprocess.Popen(_killed_with_parent(command), cwd=paths.REPO_ROOT, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
         _children.add(process)
     try:
         stdout, stderr = process.communicate(timeout=timeout)

@@ -34,6 +34,12 @@ def sleeping_workload(*args, progress, **kwargs):
     return {"models": {}}
 
 
+def lone_sleeping_workload(*args, progress, **kwargs):
+    progress(0, 1, "sleeping")
+    bench.run_child([sys.executable, "-c", SLEEPER_ARGUMENT], timeout=900)
+    return {"models": {}}
+
+
 def sleepers_alive() -> list[int]:
     """Live processes on this machine running the sleeper or its grandchild."""
     alive = []
@@ -130,6 +136,31 @@ def test_a_process_that_exits_mid_run_takes_its_child_processes_with_it():
                                text=True, timeout=120, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert len(completed.stdout.split()) == 2, "the sleeper and its grandchild did not start"
+    deadline = time.monotonic() + 10
+    while sleepers_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sleepers_alive() == []
+
+
+# The same, killed with SIGKILL (as the OOM killer does): no atexit; the kernel kills its child.
+KILLED_SERVER = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from test_live_benchmark_processes import lone_sleeping_workload, wait_for_sleepers
+from showcase.live_benchmark import LiveBenchmark, Request
+LiveBenchmark(lone_sleeping_workload).start(Request(("digits",), ("tflite",), 60.0))
+print(" ".join(str(pid) for pid in wait_for_sleepers(1)), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.skipif(bench._SETPRIV is None, reason="needs util-linux's setpriv (Linux)")
+def test_a_process_killed_mid_run_takes_its_child_process_with_it():
+    script = KILLED_SERVER.format(tests=str(paths.REPO_ROOT / "tests" / "model"))
+    completed = subprocess.run([sys.executable, "-c", script], cwd=paths.REPO_ROOT, capture_output=True,
+                               text=True, timeout=120, check=False)
+    assert completed.returncode == -9, completed.stderr[-2000:]
+    assert len(completed.stdout.split()) == 1, "the sleeper did not start"
     deadline = time.monotonic() + 10
     while sleepers_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
