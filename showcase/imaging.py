@@ -12,19 +12,26 @@ import ctypes
 import io
 import math
 import warnings
+import zlib
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
+
+from showcase.png_bands import decode_bands, read_layout
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 ACCEPTED_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "gif")
 # 40 megapixels covers every phone camera; an RGBA image this size decodes to 160 MB.
 MAX_PIXELS = 40_000_000
 # No page needs more detail than this (flowers use 224 px, digits 20 px), so larger uploads are reduced to
-# it while they are decoded: JPEGs by libjpeg's draft mode, others by averaging bands of rows.
-WORKING_SIDE = 2048
-# Images with more pixels than this are reduced band by band, each band this many bytes at most.
-BAND_BYTES = 8 * 2**20
+# it, by an integer factor, while they are decoded: JPEGs by libjpeg's draft mode, PNGs band by band as
+# they are inflated (showcase.png_bands), other formats by averaging bands of rows of the decoded image.
+WORKING_PIXELS = 2048 * 2048
+# PNG rows are decoded whole, so a side longer than JPEG's own limit would defeat decoding in bands.
+MAX_SIDE = 65_535
+# Images are converted and reduced in bands of rows of about this many bytes.
+BAND_BYTES = 2 * 2**20
 # After decoding an image this large, freed memory is handed back to the operating system.
 LARGE_DECODE_PIXELS = 4_000_000
 _ORIENTATION_TRANSPOSE = {
@@ -42,16 +49,16 @@ class ImageInputError(ValueError):
     """The uploaded bytes are not an image we can use; the message says why, for the visitor."""
 
 
-def read_image(data: bytes, max_pixels: int = MAX_PIXELS, max_side: int = WORKING_SIDE) -> Image.Image:
+def read_image(data: bytes, max_pixels: int = MAX_PIXELS, working_pixels: int = WORKING_PIXELS) -> Image.Image:
     """Decode uploaded bytes into an upright image in mode ``L``, ``RGB`` or ``RGBA``.
 
-    An image whose longer side exceeds ``max_side`` comes back reduced (by an integer factor, pixels
+    An image of more than ``working_pixels`` pixels comes back reduced by an integer factor (pixels
     averaged) so that it fits; ``info["original_size"]`` keeps the uploaded size.
     """
     image = open_image(data, max_pixels)
     original_size = image.size
     try:
-        decoded = decode_reduced(image, max_side)
+        decoded = decode_reduced(image, data, working_pixels)
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageInputError(f"This image file is damaged or truncated ({error}).") from None
     finally:
@@ -93,48 +100,99 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
             f"This image is {width}×{height} pixels ({width * height / 1e6:.0f} MP); the limit is "
             f"{max_pixels / 1e6:.0f} MP. Please upload a smaller image."
         )
+    if max(width, height) > MAX_SIDE:
+        raise ImageInputError(
+            f"This image is {width}×{height} pixels; sides longer than {MAX_SIDE:,} pixels are not supported. "
+            "Please crop or resize it."
+        )
     return image
 
 
-def decode_reduced(image: Image.Image, max_side: int) -> Image.Image:
-    """Decode an opened image at most ``max_side`` pixels on its longer side, upright, in a standard mode."""
-    if image.format == "JPEG":
-        # Ask libjpeg for the smallest power-of-two scale that still leaves the longer side >= max_side.
-        longer = max(image.size)
-        image.draft("RGB", tuple(max(1, math.ceil(side * max_side / longer)) for side in image.size))
+def reduction_factor(size: tuple[int, int], working_pixels: int = WORKING_PIXELS) -> int:
+    """The smallest integer factor that brings an image of ``size`` down to ``working_pixels`` or fewer."""
+    return max(1, math.ceil(math.sqrt(size[0] * size[1] / working_pixels)))
+
+
+def decode_reduced(image: Image.Image, data: bytes, working_pixels: int) -> Image.Image:
+    """Decode an opened image reduced to ``working_pixels`` or fewer, upright, in a standard mode."""
+    factor = reduction_factor(image.size, working_pixels)
+    if image.format == "PNG" and factor > 1:
+        reduced = _reduced_png(image, data, factor)
+        if reduced is not None:
+            return reduced
+    if image.format == "JPEG" and factor > 1:
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale: the smallest that still leaves the working size.
+        image.draft("RGB", tuple(max(1, math.ceil(side / factor)) for side in image.size))
+        factor = reduction_factor(image.size, working_pixels)
     image.load()
     orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    reduced = reduce_in_bands(image, math.ceil(max(image.size) / max_side))
-    method = _ORIENTATION_TRANSPOSE.get(orientation)
-    # A plain copy, detached from the uploaded bytes, with the orientation already applied.
-    if method is not None:
-        upright = reduced.transpose(method)
-    else:
-        upright = image.copy() if reduced is image else reduced
-    for key in ("exif", "xmp", "XML:com.adobe.xmp"):
-        upright.info.pop(key, None)
-    return upright
-
-
-def reduce_in_bands(image: Image.Image, factor: int) -> Image.Image:
-    """``to_standard_mode(image).reduce(factor)``, without a full-size converted copy.
-
-    Bands of rows (a multiple of ``factor`` high) are converted and reduced one at a time, so the result is
-    the same as reducing the whole image at once while the extra memory stays within ``BAND_BYTES``.
-    """
-    value_range = image.getextrema() if image.mode in DEEP_GRAY_MODES else None
     if factor <= 1 and image.mode in ("L", "RGB", "RGBA"):
-        return image
-    width, height = image.size
-    rows = max(factor, BAND_BYTES // (4 * width) // factor * factor)
-    reduced = None
-    for top in range(0, height, rows):
-        band = to_standard_mode(image.crop((0, top, width, min(height, top + rows))), value_range)
-        band = band.reduce(factor) if factor > 1 else band
+        # A plain copy, detached from the uploaded bytes.
+        reduced = image.copy()
+    else:
+        reduced = reduce_in_bands(_crops(image, factor), image.size, factor, _value_range(image))
+    return upright(reduced, orientation)
+
+
+def _reduced_png(image: Image.Image, data: bytes, factor: int) -> Image.Image | None:
+    """A large PNG decoded band by band (``None`` for a layout ``png_bands`` does not handle)."""
+    layout = read_layout(data)
+    if layout is None or (layout.width, layout.height) != image.size:
+        return None
+    bands = decode_bands(layout, _band_rows(image.width, factor))
+    orientation = 1
+    if layout.exif:
+        exif = Image.Exif()
+        exif.load(layout.exif)
+        orientation = exif.get(ExifTags.Base.Orientation, 1)
+    try:
+        return upright(reduce_in_bands(bands, image.size, factor), orientation)
+    except zlib.error as error:
+        raise ValueError(f"compressed pixel data: {error}") from None
+
+
+def _crops(image: Image.Image, factor: int) -> Iterator[Image.Image]:
+    rows = _band_rows(image.width, factor)
+    for top in range(0, image.height, rows):
+        yield image.crop((0, top, image.width, min(image.height, top + rows)))
+
+
+def _band_rows(width: int, factor: int) -> int:
+    """Rows per band: a multiple of ``factor``, about ``BAND_BYTES`` of 4-byte pixels."""
+    return max(factor, BAND_BYTES // (4 * width) // factor * factor)
+
+
+def _value_range(image: Image.Image) -> tuple[float, float] | None:
+    return image.getextrema() if image.mode in DEEP_GRAY_MODES else None
+
+
+def reduce_in_bands(bands: Iterable[Image.Image], size: tuple[int, int], factor: int,
+                    value_range: tuple[float, float] | None = None) -> Image.Image:
+    """``to_standard_mode(image).reduce(factor)`` for an image given as bands of rows, top to bottom.
+
+    Each band (a multiple of ``factor`` high, except the last) is converted and reduced on its own, so the
+    result is the same as reducing the whole image at once, without a full-size converted copy.
+    """
+    width, height = size
+    reduced, top = None, 0
+    for band in bands:
+        small = to_standard_mode(band, value_range)
+        small = small.reduce(factor) if factor > 1 else small
         if reduced is None:
-            reduced = Image.new(band.mode, (math.ceil(width / factor), math.ceil(height / factor)))
-        reduced.paste(band, (0, top // factor))
+            reduced = Image.new(small.mode, (math.ceil(width / factor), math.ceil(height / factor)))
+        reduced.paste(small, (0, top // factor))
+        top += band.height
     return reduced
+
+
+def upright(image: Image.Image, orientation: int) -> Image.Image:
+    """Apply an EXIF orientation, and drop the metadata that would have it applied again."""
+    method = _ORIENTATION_TRANSPOSE.get(orientation)
+    if method is not None:
+        image = image.transpose(method)
+    for key in ("exif", "xmp", "XML:com.adobe.xmp"):
+        image.info.pop(key, None)
+    return image
 
 
 DEEP_GRAY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")

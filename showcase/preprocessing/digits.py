@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from showcase.imaging import release_freed_memory
+
 PREPROCESSING_ID = "digits/mnist-recipe-v1"
 IMAGE_SIZE = 28
 DIGIT_BOX = 20
@@ -89,9 +91,17 @@ def prepare_digit(image: Image.Image | np.ndarray) -> np.ndarray:
     if pixels.size == 0:
         raise EmptyImageError("The image is empty.")
     rule = ink_rule(pixels)
-    if pixels.dtype == np.uint8 and max(pixels.shape[:2]) > INK_SEARCH_SIDE:
+    large = pixels.dtype == np.uint8 and max(pixels.shape[:2]) > INK_SEARCH_SIDE
+    if large:
         pixels = region_around_ink(pixels, rule)
-    ink = rule.ink(pixels)
+    try:
+        return _mnist_recipe(rule.ink(pixels))
+    finally:
+        if large:
+            release_freed_memory()
+
+
+def _mnist_recipe(ink: np.ndarray) -> np.ndarray:
     peak = float(np.percentile(ink, 99.9))
     if peak < MIN_CONTRAST:
         raise EmptyImageError("No digit found: the image looks blank (no ink that stands out from the background).")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from showcase.imaging import read_image
+from showcase.imaging import LARGE_DECODE_PIXELS, read_image, release_freed_memory
 
 PREPROCESSING_ID = "flowers/center-crop-224-v1"
 IMAGE_SIZE = 224
@@ -82,7 +82,11 @@ def prepare_photo(data: bytes) -> tuple[Image.Image, np.ndarray]:
     anything that is not a usable image.
     """
     image = read_image(data)
-    return image, center_crop(image)
+    view = center_crop(image)
+    width, height = image.info["original_size"]
+    if width * height > LARGE_DECODE_PIXELS:
+        release_freed_memory()
+    return image, view
 
 
 def to_model_input(views) -> np.ndarray:
