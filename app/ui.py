@@ -35,9 +35,6 @@ def _use_the_entry_scripts_navigation() -> None:
         st.rerun()
 
 
-_use_the_entry_scripts_navigation()
-
-
 @st.cache_data(show_spinner=False)
 def _read_manifest(modified: float) -> dict[str, Any]:
     return manifest_lib.load_manifest()
@@ -286,3 +283,8 @@ def how_this_model_works(entry: dict[str, Any]) -> None:
             + ", ".join(f"{package} {version}" for package, version in entry["versions"].items())
             + "."
         )
+
+
+# Last, once every function above exists: the rerun interrupts this import, and another session's thread that
+# imported this module meanwhile keeps the module object as the interrupted import left it.
+_use_the_entry_scripts_navigation()

@@ -4,6 +4,7 @@
     python -m showcase.bench --models digits --runs 500 --output /tmp/bench.json
     python -m showcase.bench --skip-app           # models only
     python -m showcase.bench --app-only           # re-measure the app's cold start and memory, keep the rest
+    python -m showcase.bench --load               # browser load test and upload memory (showcase.loadtest)
 
 Formats are the committed serving formats and the Formats page's variants (TFLite fp16, dynamic-range
 int8, ONNX int8), which are built into the cache first (``showcase.variants``). Each model × format is
@@ -428,6 +429,24 @@ def measure_app() -> dict[str, Any]:
     return figures
 
 
+# Keys of benchmarks.json written by `--load` (showcase.loadtest), kept when the models are re-measured.
+LOAD_KEYS = ("load", "upload_memory")
+
+
+def measure_capacity(load: bool, sessions: list[int] | None, uploads: bool) -> dict[str, Any]:
+    """The browser load test and/or the upload-memory measurement, each with its own duration printed."""
+    from showcase import loadtest
+
+    figures = {}
+    if load:
+        figures["load"] = loadtest.measure_load(sessions or loadtest.SESSION_COUNTS)
+        print(f"load test took {figures['load']['duration_seconds']:.0f} s", flush=True)
+    if uploads:
+        figures["upload_memory"] = loadtest.measure_uploads()
+        print(f"upload memory took {figures['upload_memory']['duration_seconds']:.0f} s", flush=True)
+    return figures
+
+
 def merge_with_previous(results: dict[str, Any], output: Path) -> dict[str, Any]:
     """Keep the earlier figures of models, formats and app timings that this run did not measure."""
     if not output.exists():
@@ -437,6 +456,9 @@ def merge_with_previous(results: dict[str, Any], output: Path) -> dict[str, Any]
         merged = figures["formats"] | results["models"].get(model_name, {}).get("formats", {})
         results["models"][model_name] = {"formats": merged}
     results.setdefault("app", previous.get("app"))
+    for key in LOAD_KEYS:
+        if key in previous:
+            results.setdefault(key, previous[key])
     return results
 
 
@@ -451,11 +473,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-budget", type=float, help="seconds; model × format pairs not started by then are skipped")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds of timed runs per format at most")
     parser.add_argument("--measure-one", nargs=2, metavar=("MODEL", "FORMAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--load", action="store_true",
+                        help="only the browser load test, then the upload-memory measurement (showcase.loadtest)")
+    parser.add_argument("--sessions", type=int, nargs="*", help="with --load: concurrent sessions per round")
+    parser.add_argument("--skip-uploads", action="store_true", help="with --load: no upload-memory measurement")
+    parser.add_argument("--uploads", action="store_true", help="only the upload-memory measurement")
     args = parser.parse_args(argv)
     if args.measure_one:
         print(json.dumps(measure(*args.measure_one, runs=args.runs, time_limit=args.time_limit)))
         return
-    if args.app_only:
+    if args.load or args.uploads:
+        results = json.loads(args.output.read_text()) if args.output.exists() else {"models": {}}
+        results.update(measure_capacity(args.load, args.sessions, not args.skip_uploads or args.uploads))
+    elif args.app_only:
         results = json.loads(args.output.read_text()) if args.output.exists() else {"models": {}}
         results["app"] = measure_app()
     else:

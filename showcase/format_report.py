@@ -169,3 +169,195 @@ def _speed_check(model_name: str, group: pd.DataFrame) -> dict[str, Any]:
                           "the model's own arithmetic dominates, so the runtime's overhead matters less")
     return {"model": model_name, "target": target, "measured": f"{speedup:.1f}× ({others.loc[fastest, 'format label']})",
             "met": met, "why / note": why}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Capacity: the browser load test and the upload-memory measurement (``python -m showcase.bench --load``).
+
+LOAD_TARGET_SESSIONS = 16
+LATENCY_TARGET_SESSIONS = 8
+MAX_P95_SECONDS = 3.0
+MAX_LOAD_GROWTH_MB = 100.0
+MAX_AFTER_DISCONNECT_MB = 30.0
+MAX_ONE_UPLOAD_MB = 150.0
+MAX_UPLOADS_AT_ONCE_MB = 400.0
+MAX_AFTER_UPLOADS_MB = 50.0
+NOT_MEASURED = "not measured yet: run `python -m showcase.bench --load`"
+
+
+def load_rows(benchmarks: dict[str, Any]) -> pd.DataFrame:
+    """One row per round of the load test: K concurrent browser sessions against one server."""
+    records = []
+    for sessions, figures in benchmarks.get("load", {}).get("rounds", {}).items():
+        if "skipped" in figures:
+            continue
+        times, memory = figures["click_to_result_seconds"], figures["resident_mb"]
+        records.append({
+            "sessions": int(sessions),
+            "interactions": figures["interactions"],
+            "errors": figures["error_count"],
+            "p50 (s)": times["p50"],
+            "p95 (s)": times["p95"],
+            "max (s)": times["max"],
+            "server CPU (%)": figures["server_cpu_percent"],
+            "machine CPU (%)": figures["machine_cpu_percent"],
+            "memory before (MB)": memory["before"],
+            "memory peak (MB)": memory["peak"],
+            "memory growth (MB)": memory["growth"],
+            "memory after (MB)": memory["after"],
+        })
+    return pd.DataFrame(records)
+
+
+def upload_rows(benchmarks: dict[str, Any]) -> pd.DataFrame:
+    """One row per upload measurement: the server's peak memory above what it held just before."""
+    uploads = benchmarks.get("upload_memory", {})
+    measured = [(f"one upload on {page}", figures) for page, figures in uploads.get("single", {}).items()]
+    if "at_once" in uploads:
+        at_once = uploads["at_once"]
+        measured.append((f"{at_once['uploads']} uploads at once on {at_once['page']}", at_once))
+    return pd.DataFrame([{
+        "upload": label,
+        "memory before (MB)": figures["resident_mb_before"],
+        "memory peak (MB)": figures["resident_mb_peak"],
+        "added at peak (MB)": figures["added_mb"],
+        "what the page showed": "; ".join(sorted(set(figures["outcomes"]))),
+    } for label, figures in measured])
+
+
+def capacity_checks(benchmarks: dict[str, Any]) -> pd.DataFrame:
+    """Each capacity target, what was measured, whether it was met, and why not where it was missed."""
+    load, uploads = benchmarks.get("load", {}), benchmarks.get("upload_memory", {})
+    rounds = load.get("rounds", {})
+    cores = load.get("machine", {}).get("cores") or uploads.get("machine", {}).get("cores")
+    checks = [
+        _errors_check(rounds.get(str(LOAD_TARGET_SESSIONS))),
+        _latency_check(rounds.get(str(LATENCY_TARGET_SESSIONS)), cores),
+        _growth_check(rounds.get(str(LOAD_TARGET_SESSIONS))),
+        _disconnect_check(load.get("after_disconnect")),
+    ]
+    checks += _upload_checks(uploads)
+    return pd.DataFrame(checks, columns=["target", "measured", "met", "why / note"])
+
+
+def _check(target: str, measured: str | None, met: bool | None, why: str = "") -> dict[str, Any]:
+    if measured is None:
+        return {"target": target, "measured": "—", "met": None, "why / note": NOT_MEASURED}
+    return {"target": target, "measured": measured, "met": met, "why / note": "" if met else why}
+
+
+def _measured_round(figures: dict[str, Any] | None) -> bool:
+    return bool(figures) and "skipped" not in figures
+
+
+def _errors_check(figures: dict[str, Any] | None) -> dict[str, Any]:
+    target = f"{LOAD_TARGET_SESSIONS} concurrent sessions with 0 errors"
+    if not _measured_round(figures):
+        return _check(target, None, None)
+    count = figures["error_count"]
+    why = f"{count} of {figures['interactions']} interactions failed, e.g. {figures['errors'][0]}" if count else ""
+    return _check(target, f"{count} errors in {figures['interactions']} interactions", count == 0, why)
+
+
+def _latency_check(figures: dict[str, Any] | None, cores: int | None) -> dict[str, Any]:
+    target = f"p95 click-to-result ≤ {MAX_P95_SECONDS:g} s at {LATENCY_TARGET_SESSIONS} sessions"
+    if not _measured_round(figures) or figures["click_to_result_seconds"]["p95"] is None:
+        return _check(target, None, None)
+    times = figures["click_to_result_seconds"]
+    return _check(target, f"p95 {times['p95']:.2f} s (p50 {times['p50']:.2f} s, max {times['max']:.2f} s)",
+                  times["p95"] <= MAX_P95_SECONDS, f"{_cpu_reason(figures, cores)}; the slowest kind was "
+                  f"{_slowest_interaction(figures)}")
+
+
+def _cpu_reason(figures: dict[str, Any], cores: int | None) -> str:
+    """Where the time went, in words, from the round's CPU figures."""
+    server, machine = figures["server_cpu_percent"], figures["machine_cpu_percent"]
+    sessions = figures["sessions"]
+    if machine >= 90:
+        return (f"the machine's {cores or '?'} cores were saturated ({machine:.0f}% busy on average) by the server "
+                f"({server:.0f}% of one core) and the {sessions} headless Chromium sessions driving it on the same "
+                "machine")
+    if server >= 90:
+        return (f"the server's process was CPU-bound ({server:.0f}% of one core): Streamlit runs every session's "
+                "script in that one Python process, so the sessions' reruns wait for each other")
+    return (f"neither the server ({server:.0f}% of one core) nor the machine ({machine:.0f}%) was saturated, so the "
+            "time went to waiting rather than computing")
+
+
+def _slowest_interaction(figures: dict[str, Any]) -> str:
+    kinds = {kind: times["p95"] for kind, times in figures.get("by_interaction", {}).items() if times["p95"]}
+    if not kinds:
+        return "unknown"
+    slowest = max(kinds, key=kinds.get)
+    return f"{slowest} (p95 {kinds[slowest]:.2f} s)"
+
+
+def _growth_check(figures: dict[str, Any] | None) -> dict[str, Any]:
+    target = f"server memory growth ≤ {MAX_LOAD_GROWTH_MB:.0f} MB with {LOAD_TARGET_SESSIONS} sessions"
+    if not _measured_round(figures):
+        return _check(target, None, None)
+    memory = figures["resident_mb"]
+    why = (f"the peak was {memory['peak']:.0f} MB against {memory['before']:.0f} MB before, about "
+           f"{memory['growth'] / figures['sessions']:.1f} MB per concurrent session (Streamlit keeps each connected "
+           "session's state, uploads and the images it shows in the server's memory)")
+    return _check(target, f"+{memory['growth']:.0f} MB (peak {memory['peak']:.0f} MB)",
+                  memory["growth"] <= MAX_LOAD_GROWTH_MB, why)
+
+
+def _disconnect_check(figures: dict[str, Any] | None) -> dict[str, Any]:
+    target = f"memory within {MAX_AFTER_DISCONNECT_MB:.0f} MB of the start once disconnected sessions expire"
+    if not figures:
+        return _check(target, None, None)
+    difference = figures["difference_mb"]
+    why = (f"{figures['waited_seconds']:.0f} s after {figures['sessions']} sessions disconnected (session TTL "
+           f"{figures['disconnected_session_ttl_seconds']:.0f} s) the server held "
+           f"{figures['resident_mb_after_wait']:.0f} MB against {figures['resident_mb_before_sessions']:.0f} MB before "
+           "them: the memory they used was not handed back to the operating system")
+    measured = f"{difference:+.0f} MB after {figures['waited_seconds']:.0f} s ({figures['sessions']} sessions)"
+    return _check(target, measured, abs(difference) <= MAX_AFTER_DISCONNECT_MB, why)
+
+
+def _upload_checks(uploads: dict[str, Any]) -> list[dict[str, Any]]:
+    decoded = uploads.get("image", {}).get("decoded_mb")
+    size = uploads.get("image", {})
+    picture = (f"{size['width']}×{size['height']} {size['mode']} PNG of {size['bytes'] / 1e3:.0f} KB"
+               if size else "the 40 MP PNG")
+    checks = []
+    for page, figures in uploads.get("single", {}).items():
+        checks.append(_check(
+            f"one 40 MP upload on {page} adds ≤ {MAX_ONE_UPLOAD_MB:.0f} MB at peak", f"+{figures['added_mb']:.0f} MB",
+            figures["added_mb"] <= MAX_ONE_UPLOAD_MB, _decoding_reason(figures["added_mb"], decoded, picture, 1)))
+    if not checks:
+        checks.append(_check(f"one 40 MP upload adds ≤ {MAX_ONE_UPLOAD_MB:.0f} MB at peak", None, None))
+    at_once = uploads.get("at_once")
+    target = f"three 40 MP uploads at once add ≤ {MAX_UPLOADS_AT_ONCE_MB:.0f} MB at peak"
+    if at_once:
+        checks.append(_check(target, f"+{at_once['added_mb']:.0f} MB on {at_once['page']}",
+                             at_once["added_mb"] <= MAX_UPLOADS_AT_ONCE_MB,
+                             _decoding_reason(at_once["added_mb"], decoded, picture, at_once["uploads"])))
+    else:
+        checks.append(_check(target, None, None))
+    after = uploads.get("after_close")
+    target = f"memory within {MAX_AFTER_UPLOADS_MB:.0f} MB of the start 60 s after the uploads' sessions close"
+    if after:
+        why = (f"{after['waited_seconds']:.0f} s after the sessions closed the server held {after['resident_mb']:.0f} "
+               f"MB against {uploads['resident_mb_start']:.0f} MB at the start: the memory the uploads used was not "
+               "handed back to the operating system")
+        checks.append(_check(target, f"{after['difference_mb']:+.0f} MB",
+                             abs(after["difference_mb"]) <= MAX_AFTER_UPLOADS_MB, why))
+    else:
+        checks.append(_check(target, None, None))
+    return checks
+
+
+def _decoding_reason(added_mb: float, decoded_mb: float | None, picture: str, uploads: int) -> str:
+    """Why an upload cost what it did, judged against the size of the image decoded at full resolution."""
+    if not decoded_mb:
+        return f"the server's peak rose by {added_mb:.0f} MB"
+    share = added_mb / (decoded_mb * uploads)
+    held = f"{uploads} × " if uploads > 1 else ""
+    if share >= 0.8:
+        return (f"{added_mb:.0f} MB is {share:.1f}× the {held}{decoded_mb:.0f} MB of the {picture} decoded at full "
+                "size: the whole image is decoded (and copied) before it is reduced")
+    return (f"{added_mb:.0f} MB, less than the {held}{decoded_mb:.0f} MB of the {picture} decoded at full size, "
+            "is still above the target")

@@ -1,0 +1,602 @@
+"""Load test with real browsers, and the memory that large uploads cost the server.
+
+    python -m showcase.bench --load                       # both -> models/benchmarks.json "load", "upload_memory"
+    python -m showcase.bench --load --sessions 1 4 --skip-uploads --output /tmp/load.json
+    python -m showcase.bench --uploads                    # the upload-memory measurement alone
+
+HTTP tools cannot speak Streamlit's WebSocket protocol, so every visitor here is a real headless Chromium
+page (one browser process, one context per visitor, all driven at once by async Playwright) against one
+``streamlit run`` of the app on 127.0.0.1.
+
+Load: for K = 1, 4, 8, 16 concurrent sessions, each session picks a Flowers sample, scores a Sentiment
+review and draws a digit on the Digits canvas (starting at a different one of the three, so the pages are
+mixed). Click-to-result is the time from the click (or the last mouse stroke) to the result's latency
+caption appearing. A session's interaction is an error when its result does not appear within
+``RESULT_TIMEOUT_S``, when the page shows a Streamlit exception box, or when the result is not the one
+its input should give (which would also reveal one visitor seeing another's result). Tracebacks in the
+server's stderr during a round count as errors too. The server's CPU and resident memory (with any
+children) are sampled during each round. After the largest round the browsers disconnect, and the
+server's memory is measured again once ``server.disconnectedSessionTTL`` has passed.
+
+Upload memory: on a fresh server, one 40-megapixel PNG that compresses to about 130 KB (white, one black
+stroke) is uploaded on each page that takes images, then three at once on Digits; the server's peak
+resident memory above what it held just before, and its memory 60 s after those sessions closed.
+
+The browsers run on the same machine as the server, so on a small machine they compete for its cores:
+the figures are an upper bound on what a remote visitor would wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from showcase import bench, paths
+from showcase import manifest as manifest_lib
+
+SESSION_COUNTS = (1, 4, 8, 16)
+INTERACTIONS = ("flowers", "sentiment", "digits")
+RESULT_TIMEOUT_S = 60.0
+# Rounds not started within this many seconds of the first are skipped, and a round still running then
+# is cut short; the waits after disconnecting and after uploading come on top.
+ROUNDS_TIME_LIMIT_S = 300.0
+SAMPLE_INTERVAL_S = 0.1
+# Streamlit's own default, used when .streamlit/config.toml does not set server.disconnectedSessionTTL.
+STREAMLIT_DEFAULT_TTL_S = 120.0
+DISCONNECT_MARGIN_S = 15.0
+UPLOAD_PAGES = ("digits", "flowers", "anomaly")
+CONCURRENT_UPLOADS = 3
+AFTER_UPLOAD_WAIT_S = 60.0
+BIG_IMAGE_SIDE = 6324  # 6324² = 39.99 million pixels, just under the app's 40 MP limit.
+RESULT_MARKER = "This prediction took"
+EXCEPTION_BOX = '[data-testid="stException"]'
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+# The line that names the exception: "ValueError: bad pixels", "KeyboardInterrupt".
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning|Iteration)\b")
+VIEWPORT = {"width": 1280, "height": 900}
+
+# Mouse strokes in canvas pixels (the canvas is 280×280), as in tests/e2e/test_digits_browser.py.
+DIGIT_STROKES = {
+    "7": [[(75, 55), (205, 55), (125, 240)]],
+    "1": [[(140, 45), (140, 235)]],
+}
+# Sample buttons whose photo the model names with confidence, and the label it gives.
+FLOWER_SAMPLES = ("daisy", "sunflowers")
+# Example buttons on the Sentiment page and the verdict each one gets.
+SENTIMENT_EXAMPLES = {"Rave": "Positive", "Pan": "Negative"}
+# How to switch each page that takes images to its uploader (None: the uploader is the default input).
+UPLOAD_CHOICES = {"digits": "Upload a photo", "flowers": None, "anomaly": "Upload an image"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The server and its memory
+
+
+class LiveServer:
+    """One ``streamlit run`` of the app on 127.0.0.1; its stderr goes to a file that is searched for tracebacks."""
+
+    def __init__(self, log_dir: Path, timeout: float = 60.0):
+        self.port = bench.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"streamlit-{self.port}.log"
+        self.timeout = timeout
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> LiveServer:
+        command = [
+            sys.executable, "-m", "streamlit", "run", str(paths.REPO_ROOT / "app" / "streamlit_app.py"),
+            "--server.address", "127.0.0.1", "--server.port", str(self.port), "--server.headless", "true",
+            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+        ]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        if not bench.wait_for_health(self.port, time.perf_counter() + self.timeout):
+            self.stop()
+            raise RuntimeError(f"the Streamlit server did not become healthy within {self.timeout:.0f} s")
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def resident_mb(self) -> float:
+        return resident_mb_with_children(self.process.pid)
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def tracebacks_since(self, offset: int) -> list[str]:
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            return tracebacks_in(log.read().decode("utf-8", "replace"))
+
+
+def resident_mb_with_children(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (0 for any that exited meanwhile)."""
+    import psutil
+
+    total = 0
+    try:
+        process = psutil.Process(pid)
+        members = [process] + process.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0.0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 1e6
+
+
+def tracebacks_in(text: str) -> list[str]:
+    """Each Python traceback in a log, shortened to its exception line. Streamlit prints uncaught exceptions
+    with rich (colours, a box around the frames), so colour codes are removed and the header may be indented."""
+    found = []
+    lines = [ANSI_CODES.sub("", line) for line in text.splitlines()]
+    for index, line in enumerate(lines):
+        if "Traceback (most recent call last)" in line:
+            last = next((later for later in lines[index + 1:] if EXCEPTION_LINE.match(later)), "")
+            found.append(f"server traceback: {last.strip() or 'no exception line'}")
+    return found
+
+
+class Sampler:
+    """Samples the server's resident memory every ``SAMPLE_INTERVAL_S`` in a thread and keeps the peak, and
+    measures the server's and the machine's average CPU use between ``start`` and ``stop``."""
+
+    def __init__(self, server_pid: int):
+        import psutil
+
+        self._process = psutil.Process(server_pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.peak_mb = 0.0
+
+    def __enter__(self) -> Sampler:
+        import psutil
+
+        self.peak_mb = resident_mb_with_children(self._process.pid)
+        self._process.cpu_percent(None)
+        psutil.cpu_percent(None)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        import psutil
+
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, resident_mb_with_children(self._process.pid))
+        # Percent of one core: a server busy on both of two cores reads 200%.
+        self.server_cpu_percent = round(self._process.cpu_percent(None), 1)
+        self.machine_cpu_percent = round(psutil.cpu_percent(None), 1)
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            self.peak_mb = max(self.peak_mb, resident_mb_with_children(self._process.pid))
+
+
+def disconnected_session_ttl(config_path: Path | None = None) -> float:
+    """``server.disconnectedSessionTTL`` from the app's .streamlit/config.toml, or Streamlit's default."""
+    path = config_path or paths.REPO_ROOT / ".streamlit" / "config.toml"
+    if not path.exists():
+        return STREAMLIT_DEFAULT_TTL_S
+    with open(path, "rb") as file:
+        config = tomllib.load(file)
+    return float(config.get("server", {}).get("disconnectedSessionTTL", STREAMLIT_DEFAULT_TTL_S))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One visitor's interactions
+
+
+@dataclass
+class Outcome:
+    """One interaction: its click-to-result time, or why it failed."""
+
+    kind: str
+    session: int
+    seconds: float | None = None
+    error: str | None = None
+
+
+class WrongResult(Exception):
+    pass
+
+
+async def wait_for_result(page, timeout_ms: float) -> str:
+    """Wait for the result's latency caption; the first metric's value (the prediction) shown with it."""
+    await page.get_by_text(RESULT_MARKER).first.wait_for(timeout=timeout_ms)
+    return (await page.locator('[data-testid="stMetricValue"]').first.inner_text()).strip()
+
+
+async def pick_flower_sample(page, base_url: str, variant: int, timeout_ms: float) -> tuple[float, str, str]:
+    label = FLOWER_SAMPLES[variant % len(FLOWER_SAMPLES)]
+    await page.goto(f"{base_url}/flowers", timeout=timeout_ms)
+    await page.get_by_test_id("stRadioGroup").get_by_text("Sample gallery", exact=True).click(timeout=timeout_ms)
+    button = page.get_by_role("button", name=label, exact=True).first
+    await button.wait_for(timeout=timeout_ms)
+    start = time.perf_counter()
+    await button.click(timeout=timeout_ms)
+    shown = await wait_for_result(page, timeout_ms)
+    return time.perf_counter() - start, shown, label
+
+
+async def score_review(page, base_url: str, variant: int, timeout_ms: float) -> tuple[float, str, str]:
+    example = list(SENTIMENT_EXAMPLES)[variant % len(SENTIMENT_EXAMPLES)]
+    await page.goto(f"{base_url}/sentiment", timeout=timeout_ms)
+    button = page.get_by_role("button", name=example, exact=True).first
+    await button.wait_for(timeout=timeout_ms)
+    await page.get_by_text("Type a review or pick an example").wait_for(timeout=timeout_ms)
+    start = time.perf_counter()
+    await button.click(timeout=timeout_ms)
+    shown = await wait_for_result(page, timeout_ms)
+    return time.perf_counter() - start, shown, SENTIMENT_EXAMPLES[example]
+
+
+async def draw_digit(page, base_url: str, variant: int, timeout_ms: float) -> tuple[float, str, str]:
+    digit = list(DIGIT_STROKES)[variant % len(DIGIT_STROKES)]
+    await page.goto(f"{base_url}/digits", timeout=timeout_ms)
+    canvas = page.locator("canvas.upper-canvas")
+    await canvas.wait_for(timeout=timeout_ms)
+    # The prompt in the result column means the page's first run has finished: the canvas is live.
+    await page.get_by_text("Draw a digit on the canvas").wait_for(timeout=timeout_ms)
+    box = await canvas.bounding_box()
+    for stroke in DIGIT_STROKES[digit]:
+        await page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        await page.mouse.down()
+        for x, y in stroke[1:]:
+            await page.mouse.move(box["x"] + x, box["y"] + y, steps=15)
+        await page.mouse.up()
+    start = time.perf_counter()
+    shown = await wait_for_result(page, timeout_ms)
+    return time.perf_counter() - start, shown, digit
+
+
+INTERACTION_STEPS: dict[str, Callable[..., Awaitable[tuple[float, str, str]]]] = {
+    "flowers": pick_flower_sample, "sentiment": score_review, "digits": draw_digit,
+}
+
+
+async def interact(page, base_url: str, kind: str, session: int, timeout: float) -> Outcome:
+    """One interaction of one session, timed; any failure becomes the outcome's error, never an exception."""
+    outcome = Outcome(kind, session)
+    try:
+        seconds, shown, expected = await INTERACTION_STEPS[kind](page, base_url, session, timeout * 1000)
+        if await page.locator(EXCEPTION_BOX).count():
+            raise WrongResult("the page shows a Streamlit exception box")
+        if shown != expected:
+            raise WrongResult(f"showed {shown!r} where {expected!r} was expected")
+        outcome.seconds = seconds
+    except Exception as error:  # Playwright's timeouts and anything else: recorded, the round goes on.
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        outcome.error = f"{kind}, session {session}: {type(error).__name__}: {message}"
+        if not isinstance(error, WrongResult) and await shows_exception_box(page):
+            outcome.error += " (the page shows a Streamlit exception box)"
+    return outcome
+
+
+async def shows_exception_box(page) -> bool:
+    try:
+        return bool(await page.locator(EXCEPTION_BOX).count())
+    except Exception:  # The page may be gone (closed at the time limit): nothing to see.
+        return False
+
+
+def session_plan(session: int, interactions_per_session: int) -> list[str]:
+    """The interactions of one session: the three kinds in turn, starting at a different one per session."""
+    return [INTERACTIONS[(session + step) % len(INTERACTIONS)] for step in range(interactions_per_session)]
+
+
+@dataclass
+class RoundResult:
+    sessions: int
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    cut_short: bool = False
+
+
+async def run_round(browser, base_url: str, sessions: int, interactions_per_session: int,
+                    timeout: float = RESULT_TIMEOUT_S, time_limit: float | None = None) -> RoundResult:
+    """K browser contexts interact at the same time; every context stays open until all have finished, then
+    all close (their WebSockets disconnect)."""
+    result = RoundResult(sessions)
+    contexts = [await browser.new_context(viewport=VIEWPORT) for _ in range(sessions)]
+    start = time.perf_counter()
+
+    async def visitor(index: int) -> None:
+        page = await contexts[index].new_page()
+        for kind in session_plan(index, interactions_per_session):
+            result.outcomes.append(await interact(page, base_url, kind, index, timeout))
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(visitor(index) for index in range(sessions))), time_limit)
+    except asyncio.TimeoutError:
+        result.cut_short = True
+    finally:
+        for context in contexts:
+            await context.close()
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def summarise(result: RoundResult) -> dict[str, Any]:
+    """A round's click-to-result percentiles (seconds), overall and per interaction, and its errors."""
+    times = [outcome.seconds for outcome in result.outcomes if outcome.seconds is not None]
+    errors = [outcome.error for outcome in result.outcomes if outcome.error]
+    if result.cut_short:
+        errors.append(f"the round was cut short by the time limit after {result.seconds:.0f} s")
+    summary = {
+        "sessions": result.sessions,
+        "interactions": len(result.outcomes),
+        "completed": len(times),
+        "click_to_result_seconds": percentiles(times),
+        "by_interaction": {kind: percentiles([o.seconds for o in result.outcomes
+                                              if o.kind == kind and o.seconds is not None])
+                           for kind in INTERACTIONS},
+        "errors": errors,
+        "round_seconds": round(result.seconds, 2),
+    }
+    return summary
+
+
+def percentiles(times: Sequence[float]) -> dict[str, float | int | None]:
+    if not times:
+        return {"n": 0, "p50": None, "p95": None, "max": None}
+    return {"n": len(times), "p50": round(float(np.percentile(times, 50)), 3),
+            "p95": round(float(np.percentile(times, 95)), 3), "max": round(float(max(times)), 3)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The load measurement
+
+
+async def launch_browser(playwright):
+    executable = bench.chromium_path()
+    if executable is None:
+        raise RuntimeError("the load test needs Debian chromium (/usr/bin/chromium or $CHROMIUM_PATH)")
+    return await playwright.chromium.launch(executable_path=executable, headless=True, args=bench.CHROMIUM_ARGS)
+
+
+async def measured_round(browser, server: LiveServer, sessions: int, interactions_per_session: int,
+                         time_limit: float | None) -> dict[str, Any]:
+    """One round with the server's memory and CPU sampled and its log searched for tracebacks."""
+    log_offset = server.log_size()
+    before = server.resident_mb()
+    with Sampler(server.process.pid) as sampler:
+        result = await run_round(browser, server.url, sessions, interactions_per_session, time_limit=time_limit)
+    await asyncio.sleep(1.0)  # Let the server finish the runs that the closed sessions started.
+    summary = summarise(result)
+    summary["errors"] += server.tracebacks_since(log_offset)
+    summary["error_count"] = len(summary["errors"])
+    summary["errors"] = summary["errors"][:20]
+    summary["server_cpu_percent"] = sampler.server_cpu_percent
+    summary["machine_cpu_percent"] = sampler.machine_cpu_percent
+    after = server.resident_mb()
+    summary["resident_mb"] = {"before": round(before, 1), "peak": round(sampler.peak_mb, 1),
+                              "after": round(after, 1), "growth": round(sampler.peak_mb - before, 1)}
+    return summary
+
+
+async def wait_after_disconnect(server: LiveServer, seconds: float, started_mb: float, sessions: int,
+                                ttl: float) -> dict[str, Any]:
+    """The server's memory every 30 s while disconnected sessions expire, and at the end against the start."""
+    samples = []
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        samples.append([round(elapsed), round(server.resident_mb(), 1)])
+        await asyncio.sleep(min(30.0, seconds - elapsed))
+    final = server.resident_mb()
+    return {"sessions": sessions, "disconnected_session_ttl_seconds": ttl,
+            "waited_seconds": round(time.perf_counter() - start, 1),
+            "resident_mb_before_sessions": round(started_mb, 1), "resident_mb_after_wait": round(final, 1),
+            "difference_mb": round(final - started_mb, 1), "samples": samples}
+
+
+async def measure_load_async(session_counts: Sequence[int], interactions_per_session: int,
+                             rounds_time_limit: float, log: Callable[[str], None]) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
+
+    start = time.perf_counter()
+    ttl = disconnected_session_ttl()
+    figures: dict[str, Any] = {"created": manifest_lib.utc_now(), "machine": bench.machine(), "settings": {
+        "interactions_per_session": interactions_per_session, "interactions": list(INTERACTIONS),
+        "result_timeout_seconds": RESULT_TIMEOUT_S, "rounds_time_limit_seconds": rounds_time_limit,
+        "browser": "Debian chromium, headless, one context per session, on the same machine as the server"}}
+    with tempfile.TemporaryDirectory() as log_dir, LiveServer(Path(log_dir)) as server:
+        async with async_playwright() as playwright:
+            browser = await launch_browser(playwright)
+            # One visitor first loads every model the rounds use, so that no round pays for loading them.
+            log("warm-up: one session loads the models")
+            warm_up = await measured_round(browser, server, 1, len(INTERACTIONS), rounds_time_limit)
+            figures["warm_up"] = {"errors": warm_up["errors"], "resident_mb": warm_up["resident_mb"]}
+            figures["rounds"] = {}
+            rounds_deadline = time.perf_counter() + rounds_time_limit
+            last = None
+            for sessions in session_counts:
+                left = rounds_deadline - time.perf_counter()
+                if left <= 0:
+                    figures["rounds"][str(sessions)] = {"skipped": f"the {rounds_time_limit:.0f} s time limit ran out"}
+                    continue
+                log(f"{sessions} concurrent sessions")
+                last = await measured_round(browser, server, sessions, interactions_per_session, left)
+                figures["rounds"][str(sessions)] = last
+                log(f"  {round_line(last)}")
+            await browser.close()
+            if last is not None:
+                wait = ttl + DISCONNECT_MARGIN_S
+                log(f"waiting {wait:.0f} s for the {last['sessions']} disconnected sessions to expire "
+                    f"(TTL {ttl:.0f} s)")
+                figures["after_disconnect"] = await wait_after_disconnect(
+                    server, wait, last["resident_mb"]["before"], last["sessions"], ttl)
+                log(f"  {figures['after_disconnect']['difference_mb']:+.1f} MB against before the sessions")
+    figures["duration_seconds"] = round(time.perf_counter() - start, 1)
+    return figures
+
+
+def round_line(summary: dict[str, Any]) -> str:
+    times = summary["click_to_result_seconds"]
+    memory = summary["resident_mb"]
+    return (f"{summary['completed']}/{summary['interactions']} results, {summary['error_count']} errors, "
+            f"p50 {times['p50']} s, p95 {times['p95']} s, max {times['max']} s; server CPU "
+            f"{summary['server_cpu_percent']}%, RSS {memory['before']} -> peak {memory['peak']} -> "
+            f"{memory['after']} MB")
+
+
+def measure_load(session_counts: Sequence[int] = SESSION_COUNTS, interactions_per_session: int = len(INTERACTIONS),
+                 rounds_time_limit: float = ROUNDS_TIME_LIMIT_S, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """K = 1, 4, 8, 16 concurrent browser sessions against one server, then the memory after they disconnect."""
+    return asyncio.run(measure_load_async(session_counts, interactions_per_session, rounds_time_limit, log))
+
+
+def run_sessions(base_url: str, sessions: int, interactions_per_session: int = 1,
+                 timeout: float = RESULT_TIMEOUT_S) -> dict[str, Any]:
+    """One round against an already running server (the e2e test's): the summary without server figures."""
+    from playwright.async_api import async_playwright
+
+    async def main() -> dict[str, Any]:
+        async with async_playwright() as playwright:
+            browser = await launch_browser(playwright)
+            try:
+                result = await run_round(browser, base_url, sessions, interactions_per_session, timeout)
+            finally:
+                await browser.close()
+        return summarise(result)
+
+    return asyncio.run(main())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Upload memory
+
+
+def write_big_png(path: Path, side: int = BIG_IMAGE_SIDE) -> dict[str, Any]:
+    """A side × side white RGB PNG with one thick black stroke: 40 MP that compress to about 130 KB."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (side, side), "white")
+    ImageDraw.Draw(image).line([(side // 3, side // 5), (side // 2, 4 * side // 5)], fill="black", width=side // 40)
+    image.save(path, format="PNG", compress_level=9)
+    return {"width": side, "height": side, "mode": "RGB", "bytes": path.stat().st_size,
+            "decoded_mb": round(side * side * 3 / 1e6, 1)}
+
+
+def write_small_png(path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (200, 200), "white")
+    ImageDraw.Draw(image).line([(100, 30), (100, 170)], fill="black", width=18)
+    image.save(path, format="PNG")
+
+
+async def open_uploader(browser, base_url: str, page_name: str, timeout_ms: float):
+    """A new visitor on a page, switched to its uploader: (context, page, file input)."""
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    await page.goto(f"{base_url}/{page_name}", timeout=timeout_ms)
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    choice = UPLOAD_CHOICES[page_name]
+    if choice:
+        radio = page.get_by_test_id("stRadioGroup").get_by_text(choice, exact=True)
+        await radio.wait_for(timeout=timeout_ms)
+        await radio.click(timeout=timeout_ms)
+    await uploader.wait_for(state="attached", timeout=timeout_ms)
+    return context, page, uploader
+
+
+async def upload_and_wait(page, uploader, image: Path, timeout_ms: float) -> str:
+    """Upload a file and wait for the page's answer: the prediction, or the refusal it shows instead."""
+    await uploader.set_input_files(str(image))
+    answer = page.get_by_text(RESULT_MARKER).or_(page.locator(
+        f'[data-testid="stAlertContentWarning"], [data-testid="stAlertContentError"], {EXCEPTION_BOX}'))
+    await answer.first.wait_for(timeout=timeout_ms)
+    if await page.get_by_text(RESULT_MARKER).count():
+        return "prediction: " + (await page.locator('[data-testid="stMetricValue"]').first.inner_text()).strip()
+    return "refused: " + (await answer.first.inner_text()).strip().splitlines()[0]
+
+
+async def upload_at_once(browser, server: LiveServer, page_name: str, image: Path, visitors: int,
+                         timeout: float) -> dict[str, Any]:
+    """``visitors`` sessions upload the image at the same moment; the server's peak memory above before."""
+    timeout_ms = timeout * 1000
+    opened = [await open_uploader(browser, server.url, page_name, timeout_ms) for _ in range(visitors)]
+    await asyncio.sleep(1.0)  # Let the pages' runs after switching to the uploader finish.
+    before = server.resident_mb()
+    try:
+        with Sampler(server.process.pid) as sampler:
+            answers = await asyncio.gather(*(upload_and_wait(page, uploader, image, timeout_ms)
+                                             for _, page, uploader in opened), return_exceptions=True)
+            await asyncio.sleep(0.5)
+    finally:
+        for context, _, _ in opened:
+            await context.close()
+    outcomes = [answer if isinstance(answer, str) else f"error: {type(answer).__name__}: {str(answer).splitlines()[0]}"
+                for answer in answers]
+    return {"page": page_name, "uploads": visitors, "resident_mb_before": round(before, 1),
+            "resident_mb_peak": round(sampler.peak_mb, 1), "added_mb": round(sampler.peak_mb - before, 1),
+            "server_cpu_percent": sampler.server_cpu_percent, "outcomes": outcomes}
+
+
+async def measure_uploads_async(log: Callable[[str], None], timeout: float = RESULT_TIMEOUT_S,
+                                after_wait: float = AFTER_UPLOAD_WAIT_S) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
+
+    start = time.perf_counter()
+    figures: dict[str, Any] = {"created": manifest_lib.utc_now(), "machine": bench.machine()}
+    with tempfile.TemporaryDirectory() as work_dir, LiveServer(Path(work_dir)) as server:
+        big, small = Path(work_dir) / "white-40mp.png", Path(work_dir) / "small.png"
+        figures["image"] = write_big_png(big)
+        write_small_png(small)
+        async with async_playwright() as playwright:
+            browser = await launch_browser(playwright)
+            log("warm-up: a small upload on each page loads its model")
+            for page_name in UPLOAD_PAGES:
+                await upload_at_once(browser, server, page_name, small, 1, timeout)
+            await asyncio.sleep(2.0)
+            started = server.resident_mb()
+            log_offset = server.log_size()
+            figures["resident_mb_start"] = round(started, 1)
+            figures["single"] = {}
+            for page_name in UPLOAD_PAGES:
+                figures["single"][page_name] = await upload_at_once(browser, server, page_name, big, 1, timeout)
+                log(f"  one upload on {page_name}: +{figures['single'][page_name]['added_mb']} MB "
+                    f"({figures['single'][page_name]['outcomes'][0]})")
+            figures["at_once"] = await upload_at_once(browser, server, "digits", big, CONCURRENT_UPLOADS, timeout)
+            log(f"  {CONCURRENT_UPLOADS} at once on digits: +{figures['at_once']['added_mb']} MB")
+            await browser.close()
+        log(f"waiting {after_wait:.0f} s after the sessions closed")
+        await asyncio.sleep(after_wait)
+        final = server.resident_mb()
+        figures["after_close"] = {"waited_seconds": after_wait, "resident_mb": round(final, 1),
+                                  "difference_mb": round(final - started, 1)}
+        figures["server_errors"] = server.tracebacks_since(log_offset)
+        log(f"  {figures['after_close']['difference_mb']:+.1f} MB against the start")
+    figures["duration_seconds"] = round(time.perf_counter() - start, 1)
+    return figures
+
+
+def measure_uploads(log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Peak server memory added by one 40 MP upload per image page, by three at once, and 60 s after."""
+    return asyncio.run(measure_uploads_async(log))
