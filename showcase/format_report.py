@@ -361,3 +361,29 @@ def _decoding_reason(added_mb: float, decoded_mb: float | None, picture: str, up
                 "size: the whole image is decoded (and copied) before it is reduced")
     return (f"{added_mb:.0f} MB, less than the {held}{decoded_mb:.0f} MB of the {picture} decoded at full size, "
             "is still above the target")
+
+
+def capacity_captions(benchmarks: dict[str, Any]) -> list[str]:
+    """When, where and how long each capacity measurement ran, in one line each."""
+    captions = []
+    load = benchmarks.get("load")
+    if load:
+        machine = load.get("machine", {})
+        captions.append(f"Load test measured {load.get('created', '?')} on {machine.get('cpu', '?')} "
+                        f"({machine.get('cores', '?')} cores), the browsers on the same machine as the server; "
+                        f"it took {load.get('duration_seconds', 0):.0f} s.")
+    uploads = benchmarks.get("upload_memory")
+    if uploads:
+        image = uploads.get("image", {})
+        captions.append(f"Upload memory measured {uploads.get('created', '?')} on a fresh server with a "
+                        f"{image.get('width', '?')}×{image.get('height', '?')} {image.get('mode', '')} PNG of "
+                        f"{image.get('bytes', 0) / 1e3:.0f} KB ({image.get('decoded_mb', '?')} MB decoded); "
+                        f"it took {uploads.get('duration_seconds', 0):.0f} s.")
+    return captions
+
+
+def missed_targets(checks: pd.DataFrame) -> list[str]:
+    """One sentence per capacity target that was measured and missed: the target, the figure, and why."""
+    missed = checks[checks["met"].eq(False)]
+    return [f"**Missed: {row['target']}** — measured {row['measured']}. {row['why / note'][:1].upper()}"
+            f"{row['why / note'][1:]}." for _, row in missed.iterrows()]

@@ -185,3 +185,22 @@ if live_disabled:
     st.info(live_disabled)
 else:
     live_run_section()
+
+st.subheader("Capacity: many visitors at once, and large uploads")
+st.write(
+    "`python -m showcase.bench --load` starts one server and drives it with K headless Chromium sessions at once "
+    "(K = 1, 4, 8, 16). Each session picks a Flowers sample, scores a Sentiment review and draws a digit; "
+    "click-to-result is the time from the click (or the last stroke) to the result on the page. Then the server's "
+    "memory is measured again once the disconnected sessions have expired, and, on a fresh server, the peak memory "
+    "that one 40-megapixel PNG upload adds on each page that takes images, and three at once on Digits."
+)
+capacity_checks = format_report.capacity_checks(committed)
+for capacity_caption in format_report.capacity_captions(committed):
+    st.caption(capacity_caption)
+for table_of_figures in (format_report.load_rows(committed), format_report.upload_rows(committed)):
+    if not table_of_figures.empty:
+        st.dataframe(table_of_figures, hide_index=True, width="stretch")
+st.dataframe(capacity_checks, hide_index=True, width="stretch",
+             column_config={"met": st.column_config.CheckboxColumn("met")})
+for sentence in format_report.missed_targets(capacity_checks):
+    st.warning(sentence, icon=":material/warning:")

@@ -107,3 +107,22 @@ def test_without_a_load_run_every_target_says_how_to_measure_it():
     assert table["met"].isna().all()
     assert table["why / note"].str.contains("python -m showcase.bench --load").all()
     assert format_report.load_rows({}).empty and format_report.upload_rows({}).empty
+
+
+def test_missed_targets_are_one_sentence_each_with_the_figure_and_the_reason():
+    checks = format_report.capacity_checks(benchmarks(p95_at_8=4.2, digits_upload=1222.0))
+    sentences = format_report.missed_targets(checks)
+    assert len(sentences) == 2
+    assert sentences[0].startswith("**Missed: p95 click-to-result ≤ 3 s at 8 sessions** — measured p95 4.20 s")
+    assert "decoded at full size" in sentences[1]
+    assert format_report.missed_targets(format_report.capacity_checks({})) == []
+
+
+def test_captions_say_when_and_how_long_each_measurement_ran():
+    result = benchmarks()
+    result["load"] |= {"created": "2026-11-28T14:40:00+00:00", "duration_seconds": 412.4,
+                       "machine": {"cpu": "AMD EPYC", "cores": 2}}
+    load_caption, upload_caption = format_report.capacity_captions(result)
+    assert "2026-11-28T14:40:00+00:00" in load_caption and "AMD EPYC (2 cores)" in load_caption
+    assert "412 s" in load_caption
+    assert "6324×6324 RGB PNG of 131 KB" in upload_caption
