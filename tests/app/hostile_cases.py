@@ -153,3 +153,117 @@ TEXT_CASES = {
     "over_the_limit": "an awful boring film. " * 5000,
     "control_review": "A great, moving film. The performances are wonderful and the script is sharp.",
 }
+
+
+def price_csv(rows: int = 150, start: float = 25.0, separator: str = ",", decimal: str = ".") -> str:
+    """A plausible daily price history on business days, as CSV text."""
+    dates = np.datetime64("2012-01-02") + np.arange(rows * 2)
+    dates = [date for date in dates if np.datetime64(date, "D").astype("datetime64[D]").item().weekday() < 5][:rows]
+    prices = start * np.exp(np.cumsum(np.random.default_rng(RNG_SEED).normal(0, 0.01, rows)))
+    lines = [f"Date{separator}Close"] + [f"{date}{separator}{f'{price:.4f}'.replace('.', decimal)}"
+                                         for date, price in zip(dates, prices)]
+    return "\n".join(lines) + "\n"
+
+
+def with_row_changed(csv_text: str, row: int, new_line: str) -> str:
+    lines = csv_text.splitlines()
+    lines[row] = new_line
+    return "\n".join(lines) + "\n"
+
+
+def price_cell(csv_text: str, row: int, value: str) -> str:
+    date = csv_text.splitlines()[row].split(",")[0]
+    return with_row_changed(csv_text, row, f"{date},{value}")
+
+
+def swapped_rows(csv_text: str, first: int, second: int) -> str:
+    lines = csv_text.splitlines()
+    lines[first], lines[second] = lines[second], lines[first]
+    return "\n".join(lines) + "\n"
+
+
+def duplicated_row(csv_text: str, row: int) -> str:
+    lines = csv_text.splitlines()
+    return "\n".join(lines[: row + 1] + [lines[row]] + lines[row + 1:]) + "\n"
+
+
+GOOD_PRICES = price_csv()
+
+# Price histories for the Stock forecast page's upload: (id, bytes).
+PRICE_CSV_CASES = {
+    "empty": b"",
+    "whitespace_only": b"  \n\n\t\n",
+    "header_only": b"Date,Close\n",
+    "binary": random_bytes(2048),
+    "png_as_csv": encode(Image.new("L", (8, 8)), "PNG"),
+    "one_column": b"Close\n" + b"\n".join(b"%d" % (20 + i % 3) for i in range(100)) + b"\n",
+    "one_row": b"Date,Close\n2012-01-02,25.0\n",
+    "too_short": price_csv(40).encode(),
+    "nan_price": price_cell(GOOD_PRICES, 70, "NaN").encode(),
+    "inf_price": price_cell(GOOD_PRICES, 70, "inf").encode(),
+    "negative_price": price_cell(GOOD_PRICES, 70, "-25.0").encode(),
+    "zero_price": price_cell(GOOD_PRICES, 70, "0").encode(),
+    "text_price": price_cell(GOOD_PRICES, 70, "n/a").encode(),
+    "formula_price": price_cell(GOOD_PRICES, 70, "=1+1").encode(),
+    "markdown_link_price": price_cell(GOOD_PRICES, 70, "[x](https://e.vil)").encode(),
+    "markdown_bold_date": with_row_changed(GOOD_PRICES, 60, "**soon**,25.1").encode(),
+    "formula_hyperlink": price_cell(GOOD_PRICES, 70, '"=HYPERLINK(""http://x"",""y"")"').encode(),
+    "duplicate_date": duplicated_row(GOOD_PRICES, 80).encode(),
+    "unsorted_dates": swapped_rows(GOOD_PRICES, 50, 90).encode(),
+    "not_a_date": with_row_changed(GOOD_PRICES, 60, "yesterday,25.1").encode(),
+    "huge_price": price_cell(GOOD_PRICES, 70, "1e308").encode(),
+    "hundred_thousand_rows": price_csv(100_000).encode(),
+    "ragged_rows": with_row_changed(GOOD_PRICES, 30, "2012-02-13,25.1,oops,more").encode(),
+    "semicolon_decimal_comma": price_csv(separator=";", decimal=",").encode(),
+    "utf16_with_bom": GOOD_PRICES.encode("utf-16"),
+    "utf8_with_bom": GOOD_PRICES.encode("utf-8-sig"),
+    "crlf_line_ends": GOOD_PRICES.replace("\n", "\r\n").encode(),
+    "control_good_csv": GOOD_PRICES.encode(),
+}
+
+
+def review_csv(texts: list[str], header: str = "review") -> bytes:
+    quoted = ['"' + text.replace('"', '""') + '"' for text in texts]
+    return ("\n".join([header, *quoted]) + "\n").encode()
+
+
+# Review files for the Sentiment page's batch tab: (id, bytes).
+REVIEW_CSV_CASES = {
+    "empty": b"",
+    "header_only": b"review\n",
+    "binary": random_bytes(2048),
+    "numbers_only": b"id,score\n1,2\n3,4\n",
+    "one_row": review_csv(["A wonderful film."]),
+    "empty_cells": b"review,id\n,1\n\"A wonderful film.\",2\n,3\n",
+    "formula_cells": review_csv(["=cmd|' /C calc'!A0", "+SUM(A1:A9) a great film", "@import awful movie"]),
+    "html_and_markdown_cells": review_csv(["<script>alert(1)</script> great", "**bold** [x](javascript:alert(1))"]),
+    "emoji_and_rtl_cells": review_csv(["😀😀😀", "هذا الفيلم رائع", "great 👍"]),
+    "null_bytes": review_csv(["a great\x00 film", "an awful\x00 film"]),
+    "ragged_rows": b"review,label\n\"good film\",pos\n\"bad film\",neg,extra,fields\n",
+    "semicolons": b"review;label\nA wonderful film;pos\nAn awful film;neg\n",
+    "utf16_with_bom": ("review\n" + "A wonderful film\n" * 3).encode("utf-16"),
+    "windows_1252": "review\n\"A wonderful caf\xe9 film, na\xefve but great\"\n".encode("cp1252"),
+    "over_the_row_limit": review_csv(["good"] * 2_500),
+}
+
+# The GAN page's address: (id, query parameters).
+GAN_QUERIES = {
+    "superscript_digit": {"digit": "²"},
+    "arabic_indic_digit": {"digit": "٣"},
+    "digit_ten": {"digit": "10"},
+    "digit_negative": {"digit": "-1"},
+    "seed_overflow_float": {"seed": "1e9999"},
+    "seed_negative": {"seed": "-1"},
+    "seed_huge": {"seed": "9" * 400},
+    "seed_nan": {"seed": "nan"},
+    "seed_hex": {"seed": "0x10"},
+    "size_zero": {"size": "0"},
+    "size_huge": {"size": "1000000"},
+    "size_float": {"size": "2.5"},
+    "script_in_value": {"digit": "<script>alert(1)</script>"},
+    "markdown_in_value": {"seed": "**7** [x](javascript:alert(1))"},
+    "markdown_link_in_value": {"seed": "[x](https://e.vil)"},
+    "markdown_bold_in_value": {"digit": "**7**"},
+    "unknown_params": {"foo": "bar", "utm_source": "mail"},
+    "all_valid": {"digit": "7", "seed": "2024", "size": "3"},
+}

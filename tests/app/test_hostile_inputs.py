@@ -8,6 +8,8 @@ and a case that leaves the page broken shows up in the cases after it too.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
@@ -196,3 +198,146 @@ def test_example_buttons_clicked_again_and_again(open_page, name):
     assert_no_exception(app)
     assert_no_arrows(app)
     assert len([metric for metric in app.metric if metric.label == "Sentiment"]) == 1
+
+
+# ---------------------------------------------------------------------------------------------------- messages
+
+# A visitor's value quoted in a message must not become a link: Streamlit renders st.error and st.warning text as
+# Markdown (with bare URLs linked), so "[x](https://...)" from a shared address or a CSV cell would be clickable.
+LIVE_LINK = re.compile(r"(?<!\\)\[[^\]\n]*(?<!\\)\]\([^)\s]*\)|https?://|www\.")
+MAX_MESSAGE_CHARACTERS = 400
+
+
+def assert_readable_refusals(app: AppTest) -> None:
+    for element in (*app.error, *app.warning):
+        assert len(element.value) <= MAX_MESSAGE_CHARACTERS, f"an unreadably long message: {element.value[:200]}…"
+        assert not LIVE_LINK.search(element.value), f"visitor input renders as a link: {element.value}"
+
+
+# ---------------------------------------------------------------------------------------------------- CSVs
+
+PRICE_ANSWERS = {  # case: a substring of the refusal, or None where a forecast must come out
+    "empty": "The file is empty",
+    "whitespace_only": "The file is empty",
+    "header_only": "needs a header row and at least two",
+    "binary": "not a text CSV file",
+    "png_as_csv": "not a text CSV file",
+    "one_column": "needs a header row and at least two",
+    "one_row": "the model needs at least 61",
+    "too_short": "the model needs at least 61",
+    "nan_price": "non-numeric value(s); the first is 'NaN' in row 71",
+    "inf_price": "non-numeric value(s); the first is 'inf' in row 71",
+    "negative_price": "Prices must be positive; row 71",
+    "zero_price": "Prices must be positive; row 71",
+    "text_price": "non-numeric value(s); the first is 'n/a' in row 71",
+    "formula_price": "non-numeric value(s); the first is '=1+1' in row 71",
+    "formula_hyperlink": "non-numeric value(s)",
+    "markdown_link_price": "non-numeric value(s)",
+    "markdown_bold_date": "not dates",
+    "duplicate_date": "appears more than once",
+    "unsorted_dates": "The dates are not in order",
+    "not_a_date": "not dates; the first is 'yesterday' in row 61",
+    "huge_price": "The price jumps",
+    "hundred_thousand_rows": "more than 50,000 rows",
+    "ragged_rows": "could not be read as CSV",
+    "semicolon_decimal_comma": None,
+    "utf16_with_bom": None,
+    "utf8_with_bom": None,
+    "crlf_line_ends": None,
+    "control_good_csv": None,
+}
+assert set(PRICE_ANSWERS) == set(cases.PRICE_CSV_CASES)
+
+
+@pytest.mark.parametrize("case", list(cases.PRICE_CSV_CASES))
+def test_hostile_price_csv(open_page, case):
+    app = open_page("forecast")
+    if app.radio(key="forecast_source").value != "Upload a CSV":
+        app.radio(key="forecast_source").set_value("Upload a CSV").run()
+    app.file_uploader(key="forecast_upload").set_value((f"{case}.csv", cases.PRICE_CSV_CASES[case], "text/csv")).run()
+    assert_no_exception(app)
+    assert_readable_refusals(app)
+    forecasts = [metric for metric in app.metric if metric.label.startswith("Median forecast")]
+    if PRICE_ANSWERS[case] is None:
+        assert forecasts and not app.error, messages(app)
+    else:
+        assert PRICE_ANSWERS[case] in " | ".join(error.value for error in app.error)
+        assert not forecasts
+
+
+REVIEW_CSV_ANSWERS = {  # case: (kind of message, substring)
+    "empty": ("error", "The file is empty"),
+    "header_only": ("error", "a header but no rows"),
+    "binary": ("error", "not a text CSV file"),
+    "numbers_only": ("error", "no column with text"),
+    "one_row": ("success", "Scored 1 of 1 rows"),
+    "empty_cells": ("warning", "2 rows could not be scored"),
+    "formula_cells": ("success", "Scored 3 of 3 rows"),
+    "html_and_markdown_cells": ("success", "Scored 2 of 2 rows"),
+    "emoji_and_rtl_cells": ("warning", "1 rows could not be scored"),
+    "null_bytes": ("error", "not a text CSV file"),
+    "ragged_rows": ("error", "could not be read as CSV"),
+    "semicolons": ("success", "Scored 2 of 2 rows"),
+    "utf16_with_bom": ("success", "Scored 3 of 3 rows"),
+    "windows_1252": ("info", "it was read as cp1252"),
+    "over_the_row_limit": ("warning", "only the first 2,000 are scored"),
+}
+assert set(REVIEW_CSV_ANSWERS) == set(cases.REVIEW_CSV_CASES)
+
+
+@pytest.mark.parametrize("case", list(cases.REVIEW_CSV_CASES))
+def test_hostile_review_csv(open_page, case):
+    app = open_page("sentiment")
+    app.file_uploader(key="sentiment_csv").set_value((f"{case}.csv", cases.REVIEW_CSV_CASES[case], "text/csv")).run()
+    assert_no_exception(app)
+    assert_readable_refusals(app)
+    kind, expected = REVIEW_CSV_ANSWERS[case]
+    assert expected in " | ".join(element.value for element in getattr(app, kind)), messages(app)
+    assert "Nothing usable uploaded yet" not in messages(app)
+
+
+# ---------------------------------------------------------------------------------------------------- addresses
+
+def image_captions(app: AppTest) -> list[str]:
+    return [image.proto.imgs[0].caption for image in app.get("image")]
+
+
+@pytest.mark.parametrize("case", list(cases.GAN_QUERIES))
+def test_hostile_gan_address(open_page, case):
+    query = cases.GAN_QUERIES[case]
+    app = open_page("gan", query=query)
+    assert_no_exception(app)
+    assert_readable_refusals(app)
+    valid = case in ("unknown_params", "all_valid")
+    warnings = " | ".join(warning.value for warning in app.warning)
+    if valid:
+        assert "Ignored from the address" not in warnings
+    else:
+        assert "Ignored from the address" in warnings and "Using the defaults instead" in warnings
+    size = int(query["size"]) if case == "all_valid" else 4
+    assert len(image_captions(app)) == size * size + 1, "the grid and the latent walk's strip"
+    # The address is rewritten to the settings actually used, so that a shared link reproduces the grid.
+    assert app.query_params["seed"] == (query["seed"] if case == "all_valid" else "42")
+    assert app.query_params["size"] == str(size)
+
+
+# ---------------------------------------------------------------------------------------------------- clicks
+
+def test_generate_clicked_again_and_again_gives_the_same_grid(open_page):
+    app = open_page("gan", query={"digit": "3", "seed": "7", "size": "2"})
+    captions = image_captions(app)
+    for _ in range(3):
+        app.button[0].click().run()
+    assert_no_exception(app)
+    assert image_captions(app) == captions and len(captions) == 5
+
+
+def test_a_flower_sample_clicked_again_and_again(open_page):
+    app = open_page("flowers")
+    app.radio(key="flowers_input").set_value("Sample gallery").run()
+    button = next(button for button in app.button if button.key and button.key.startswith("flowers_sample_"))
+    for _ in range(3):
+        app.button(key=button.key).click().run()
+    assert_no_exception(app)
+    assert_no_arrows(app)
+    assert shows_a_result(app, "flowers")
