@@ -38,10 +38,20 @@ class CsvError(ValueError):
     """Bytes that cannot be read as a CSV table; the message says why and what to do."""
 
 
+# Characters that start Markdown (or Streamlit's :colour[...] and $LaTeX$) where pages show a message, and
+# the starts of the addresses Markdown turns into links by itself (http://, www., name@host).
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|#@])|(?<=[A-Za-z])(:)(?=//)|(?<=www)(\.)", re.IGNORECASE)
+
+
 def shown(value: object, limit: int = 40) -> str:
-    """``repr`` of a visitor's value, cut to ``limit`` characters so that a message stays readable."""
+    """A visitor's value quoted for a message: ``repr`` cut to ``limit`` characters, Markdown escaped.
+
+    Pages show messages with st.error and st.warning, which read Markdown: the visitor's value is shown
+    as typed, never as a link, emphasis or an HTML tag.
+    """
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return _MARKDOWN.sub(lambda match: "\\" + match.group(0), text)
 
 
 # ## Reading

@@ -466,8 +466,9 @@ def check_misparsed_jumps(prices: np.ndarray, dates: np.ndarray) -> None:
     if jumps.any():
         first = int(np.flatnonzero(jumps)[0])
         factor = np.exp(ratios[first])
+        factor_text = f"{factor:,.0f}" if factor < 1e6 else f"{factor:.1e}"
         raise PriceDataError(
-            f"The price jumps ×{factor:,.0f} from {prices[first]:,.4g} on {pd.Timestamp(dates[first]).date()} to "
+            f"The price jumps ×{factor_text} from {prices[first]:,.4g} on {pd.Timestamp(dates[first]).date()} to "
             f"{prices[first + 1]:,.4g} the next day; the numbers were probably misread (a decimal or thousands "
             "separator, or a change of unit). Export the prices with one number style, as plain numbers "
             "like 1234.56."

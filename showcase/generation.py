@@ -20,6 +20,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image
 
+from showcase import csvfiles
+
 LATENT_DIM = 64
 NUM_CLASSES = 10
 IMAGE_SIZE = 28
@@ -62,8 +64,7 @@ def settings_from_query(query: Mapping[str, str]) -> tuple[dict[str, int | str],
             continue
         parsed = _query_value(name, value)
         if parsed is None:
-            shown = repr(value) if len(repr(value)) <= 24 else repr(value)[:23] + "…"
-            problems.append(f"{name} {shown} (expected {_QUERY_RULES[name]})")
+            problems.append(f"{name} {csvfiles.shown(value, 24)} (expected {_QUERY_RULES[name]})")
         else:
             settings[name] = parsed
     return settings, problems
