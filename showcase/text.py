@@ -203,7 +203,8 @@ def score_table(
     """The table with label, probability_positive and note columns; rows that cannot be scored get a note."""
 
     if column not in table.columns:
-        raise TextInputError(f"The CSV has no column {column!r}; it has {', '.join(map(str, table.columns))}.")
+        raise TextInputError(f"The CSV has no column {csvfiles.shown(column)}; it has "
+                             f"{csvfiles.shown(', '.join(map(str, table.columns)), 200)}.")
     texts = table[column].fillna("").astype(str).tolist()[:MAX_CSV_ROWS]
     labels, probabilities, notes = [""] * len(texts), [np.nan] * len(texts), [""] * len(texts)
     for start in range(0, len(texts), batch_rows):
