@@ -3,7 +3,7 @@
 A format is offered when both hold:
 
 - its runtime is installed. ``importlib.util.find_spec`` looks for the module without importing it, which
-  matters for TensorFlow: importing it costs about 600 MB, and the hosted set (``app/requirements.txt``)
+  matters for TensorFlow: importing it costs 540–690 MB, and the hosted set (``app/requirements.txt``)
   leaves it out, so SavedModel is not offered there;
 - the operator has not restricted the formats. ``SHOWCASE_FORMATS=tflite,onnx`` (comma-separated names from
   ``showcase.manifest.FORMAT_LABELS``) offers only those, so that a small host can refuse SavedModel even
@@ -81,7 +81,7 @@ def unavailable_reason(format_name: str, environ: Mapping[str, str] | None = Non
         return f"{label} is turned off on this server ({ENV_VAR})."
     if not runtime_installed(format_name):
         # Only TensorFlow is left out on purpose (the hosted set); say why, so that nobody reads it as a bug.
-        why = " (the hosted set leaves it out: importing it takes about 600 MB)" if format_name == "savedmodel" else ""
+        why = " (the hosted set leaves it out: importing it takes 540–690 MB)" if format_name == "savedmodel" else ""
         return f"{label} needs {runtime_module(format_name)}, which is not installed on this server{why}."
     return None
 
