@@ -38,9 +38,12 @@ class CsvError(ValueError):
     """Bytes that cannot be read as a CSV table; the message says why and what to do."""
 
 
-# Characters that start Markdown (or Streamlit's :colour[...] and $LaTeX$) where pages show a message, and
-# the starts of the addresses Markdown turns into links by itself (http://, www., name@host).
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|#@])|(?<=[A-Za-z])(:)(?=//)|(?<=www)(\.)", re.IGNORECASE)
+# Characters that start Markdown (or Streamlit's :colour[...] and $LaTeX$) where pages show a message.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|#])")
+# Where Markdown would turn an address into a link by itself (http://, www., name@host). Its autolinks are
+# found in the text after escapes are resolved, so an invisible word joiner goes there instead of a backslash.
+_LINK_STARTS = re.compile(r"(?<=[a-z]:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 
 def shown(value: object, limit: int = 40) -> str:
@@ -51,7 +54,7 @@ def shown(value: object, limit: int = 40) -> str:
     """
     text = repr(value)
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return _MARKDOWN.sub(lambda match: "\\" + match.group(0), text)
+    return _LINK_STARTS.sub(WORD_JOINER, _MARKDOWN.sub(r"\\\1", text))
 
 
 # ## Reading
