@@ -90,3 +90,31 @@ def test_to_model_input_rejects_other_sizes():
 def test_unsupported_array_layout_is_a_clear_value_error():
     with pytest.raises(ValueError, match="grayscale, RGB or RGBA"):
         prepare_digit(np.zeros((10, 10, 2), dtype=np.uint8))
+
+
+def test_a_thin_pen_stroke_on_a_large_scan_is_found():
+    """Ink is located on a max-pooled copy, so a stroke thinner than the pooling blocks is not averaged away."""
+    page = np.full((3000, 2400), 255, dtype=np.uint8)
+    page[700:2300, 1500:1503] = 0  # a '1' three pixels wide on a 7 MP page: 0.07% of the pixels
+    prepared = prepare_digit(page)
+    rows, cols = np.nonzero(prepared > 0.05)
+    assert rows.max() - rows.min() + 1 in (20, 21)
+    assert cols.max() - cols.min() + 1 <= 3
+    assert abs(centre_of_mass(prepared)[1] - 14) <= 0.6
+
+
+def test_a_large_image_is_prepared_like_the_same_image_at_normal_size():
+    from PIL import Image
+
+    from showcase import paths
+
+    sample = np.asarray(Image.open(sorted((paths.SAMPLES_DIR / "digits").glob("2_*.png"))[0]))
+    normal = Image.fromarray(255 - sample).resize((280, 280), Image.Resampling.BICUBIC)
+    large = np.asarray(normal.resize((2800, 2800), Image.Resampling.BICUBIC))
+    difference = np.abs(prepare_digit(large) - prepare_digit(normal))
+    assert difference.mean() < 0.005 and difference.max() < 0.1
+
+
+def test_a_large_blank_image_is_still_called_blank():
+    with pytest.raises(EmptyImageError, match="blank"):
+        prepare_digit(np.full((2000, 3000, 3), 200, dtype=np.uint8))

@@ -91,3 +91,22 @@ def test_exif_orientation_is_applied():
     exif[0x0112] = 6  # rotated 90° clockwise
     image = read_image(encode(gradient(size=(64, 48)), "JPEG", exif=exif))
     assert image.size == (48, 64)
+
+
+def test_large_jpeg_is_decoded_at_a_reduced_scale():
+    photo = Image.effect_noise((640, 480), 40).convert("RGB")
+    image = read_image(encode(photo, "JPEG"), working_pixels=20_000)
+    assert image.info["original_size"] == (640, 480)
+    assert image.width * image.height <= 20_000 and image.size == (160, 120)
+
+
+def test_large_image_of_another_format_is_reduced_to_the_working_size():
+    image = read_image(encode(gradient(size=(640, 480)), "WEBP", lossless=True), working_pixels=20_000)
+    assert image.size == (160, 120)
+    expected = gradient(size=(640, 480)).reduce(4)
+    assert np.abs(np.asarray(image, dtype=int) - np.asarray(expected, dtype=int)).max() <= 1
+
+
+def test_images_within_the_working_size_are_not_resampled():
+    original = gradient(size=(300, 200))
+    assert np.array_equal(np.asarray(read_image(encode(original, "PNG"))), np.asarray(original))
