@@ -63,3 +63,16 @@ def test_the_delimiter_comes_from_the_header(text, delimiter):
 def test_a_semicolon_file_with_decimal_commas_keeps_them_in_one_cell():
     table, _, delimiter = csvfiles.read_table("Datum;Schluss\n02.01.2020;100,5\n".encode(), max_rows=10)
     assert delimiter == ";" and table.to_dict("records") == [{"Datum": "02.01.2020", "Schluss": "100,5"}]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("n/a", "'n/a'"),
+    ("**7** [x](y)", r"'\*\*7\*\* \[x\](y)'"),
+    ("<script>", r"'\<script\>'"),
+    ("https://e.vil", "'https:\u2060//e.vil'"),
+    ("WWW.e.vil", "'WWW\u2060.e.vil'"),
+    ("me@e.vil", "'me@\u2060e.vil'"),
+    ("9" * 5000, "'" + "9" * 38 + "…"),
+])
+def test_a_visitors_value_is_quoted_short_and_inert(value, expected):
+    assert csvfiles.shown(value) == expected
