@@ -200,6 +200,8 @@ def load_rows(benchmarks: dict[str, Any]) -> pd.DataFrame:
             "p95 (s)": times["p95"],
             "max (s)": times["max"],
             "server CPU (%)": figures["server_cpu_percent"],
+            "browsers CPU (%)": figures.get("browsers_cpu_percent"),
+            "other processes CPU (%)": figures.get("other_cpu_percent"),
             "machine CPU (%)": figures["machine_cpu_percent"],
             "memory before (MB)": memory["before"],
             "memory peak (MB)": memory["peak"],
@@ -274,9 +276,12 @@ def _cpu_reason(figures: dict[str, Any], cores: int | None) -> str:
     server, machine = figures["server_cpu_percent"], figures["machine_cpu_percent"]
     sessions = figures["sessions"]
     if machine >= 90:
-        return (f"the machine's {cores or '?'} cores were saturated ({machine:.0f}% busy on average) by the server "
-                f"({server:.0f}% of one core) and the {sessions} headless Chromium sessions driving it on the same "
-                "machine")
+        shares = f"the server {server:.0f}%"
+        if "browsers_cpu_percent" in figures:
+            shares += (f", the {sessions} headless Chromium sessions driving it {figures['browsers_cpu_percent']:.0f}%"
+                       f" and other processes on the machine {figures['other_cpu_percent']:.0f}%")
+        return (f"the machine's {cores or '?'} cores were saturated ({machine:.0f}% busy on average; in percent of "
+                f"one core, {shares}), so the server's work waited for a core")
     if server >= 90:
         return (f"the server's process was CPU-bound ({server:.0f}% of one core): Streamlit runs every session's "
                 "script in that one Python process, so the sessions' reruns wait for each other")
@@ -387,3 +392,25 @@ def missed_targets(checks: pd.DataFrame) -> list[str]:
     missed = checks[checks["met"].eq(False)]
     return [f"**Missed: {row['target']}** — measured {row['measured']}. {row['why / note'][:1].upper()}"
             f"{row['why / note'][1:]}." for _, row in missed.iterrows()]
+
+
+def capacity_markdown(benchmarks: dict[str, Any]) -> str:
+    """The README's capacity figures as Markdown: the rounds, the uploads and every target, met or missed."""
+    lines = ["| sessions | interactions | errors | p50 (s) | p95 (s) | max (s) | server CPU (%) | memory before → peak "
+             "(MB) |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in load_rows(benchmarks).to_dict("records"):
+        lines.append(f"| {row['sessions']} | {row['interactions']} | {row['errors']} | {row['p50 (s)']:.2f} | "
+                     f"{row['p95 (s)']:.2f} | {row['max (s)']:.2f} | {row['server CPU (%)']:.0f} | "
+                     f"{row['memory before (MB)']:.0f} → {row['memory peak (MB)']:.0f} |")
+    lines += ["", "| upload | added at peak (MB) | what the page showed |", "|---|---:|---|"]
+    for row in upload_rows(benchmarks).to_dict("records"):
+        lines.append(f"| {row['upload']} | {row['added at peak (MB)']:.0f} | {row['what the page showed']} |")
+    lines.append("")
+    for check in capacity_checks(benchmarks).to_dict("records"):
+        if check["met"] is None:
+            lines.append(f"- {check['target']}: not measured")
+            continue
+        verdict = "met" if check["met"] else "**missed**"
+        reason = f" — {check['why / note']}" if check["why / note"] else ""
+        lines.append(f"- {check['target']}: {verdict}, {check['measured']}{reason}")
+    return "\n".join(lines) + "\n"

@@ -164,7 +164,8 @@ def tracebacks_in(text: str) -> list[str]:
 
 class Sampler:
     """Samples the server's resident memory every ``SAMPLE_INTERVAL_S`` in a thread and keeps the peak, and
-    measures the server's and the machine's average CPU use between ``start`` and ``stop``."""
+    measures average CPU use while it runs, in percent of one core: the server's, the browsers' (this
+    process's other descendants: Chromium and the Playwright driver) and the whole machine's."""
 
     def __init__(self, server_pid: int):
         import psutil
@@ -173,6 +174,8 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.peak_mb = 0.0
+        self._browser_seconds_first: dict[int, float] = {}
+        self._browser_seconds_last: dict[int, float] = {}
 
     def __enter__(self) -> Sampler:
         import psutil
@@ -180,6 +183,9 @@ class Sampler:
         self.peak_mb = resident_mb_with_children(self._process.pid)
         self._process.cpu_percent(None)
         psutil.cpu_percent(None)
+        self._browser_seconds_first = self._browser_cpu_seconds()
+        self._browser_seconds_last = dict(self._browser_seconds_first)
+        self._start = time.perf_counter()
         self._thread.start()
         return self
 
@@ -188,14 +194,55 @@ class Sampler:
 
         self._stop.set()
         self._thread.join()
-        self.peak_mb = max(self.peak_mb, resident_mb_with_children(self._process.pid))
-        # Percent of one core: a server busy on both of two cores reads 200%.
+        self._sample()
+        cores = psutil.cpu_count() or 1
+        wall = max(time.perf_counter() - self._start, 1e-6)
         self.server_cpu_percent = round(self._process.cpu_percent(None), 1)
         self.machine_cpu_percent = round(psutil.cpu_percent(None), 1)
+        browser_seconds = sum(seconds - self._browser_seconds_first.get(pid, 0.0)
+                              for pid, seconds in self._browser_seconds_last.items())
+        self.browsers_cpu_percent = round(100 * browser_seconds / wall, 1)
+        # Whatever else kept the machine busy (other programs on a shared machine), by difference.
+        self.other_cpu_percent = round(max(0.0, self.machine_cpu_percent * cores - self.server_cpu_percent
+                                           - self.browsers_cpu_percent), 1)
+
+    def cpu_figures(self) -> dict[str, float]:
+        return {"server_cpu_percent": self.server_cpu_percent, "browsers_cpu_percent": self.browsers_cpu_percent,
+                "other_cpu_percent": self.other_cpu_percent, "machine_cpu_percent": self.machine_cpu_percent}
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_INTERVAL_S):
-            self.peak_mb = max(self.peak_mb, resident_mb_with_children(self._process.pid))
+            self._sample()
+
+    def _sample(self) -> None:
+        self.peak_mb = max(self.peak_mb, resident_mb_with_children(self._process.pid))
+        # A renderer that exits between two samples loses at most its last interval's CPU time.
+        self._browser_seconds_last.update(self._browser_cpu_seconds())
+
+    def _browser_cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds so far of each process this one started, except the server and its children."""
+        import psutil
+
+        server = {self._process.pid} | {child.pid for child in _children_or_none(self._process)}
+        seconds = {}
+        for child in _children_or_none(psutil.Process()):
+            if child.pid in server:
+                continue
+            try:
+                times = child.cpu_times()
+            except psutil.Error:
+                continue
+            seconds[child.pid] = times.user + times.system
+        return seconds
+
+
+def _children_or_none(process) -> list:
+    import psutil
+
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def disconnected_session_ttl(config_path: Path | None = None) -> float:
@@ -392,8 +439,7 @@ async def measured_round(browser, server: LiveServer, sessions: int, interaction
     summary["errors"] += server.tracebacks_since(log_offset)
     summary["error_count"] = len(summary["errors"])
     summary["errors"] = summary["errors"][:20]
-    summary["server_cpu_percent"] = sampler.server_cpu_percent
-    summary["machine_cpu_percent"] = sampler.machine_cpu_percent
+    summary.update(sampler.cpu_figures())
     after = server.resident_mb()
     summary["resident_mb"] = {"before": round(before, 1), "peak": round(sampler.peak_mb, 1),
                               "after": round(after, 1), "growth": round(sampler.peak_mb - before, 1)}
@@ -416,7 +462,10 @@ async def wait_after_disconnect(server: LiveServer, seconds: float, started_mb: 
 
 
 async def measure_load_async(session_counts: Sequence[int], interactions_per_session: int,
-                             rounds_time_limit: float, log: Callable[[str], None]) -> dict[str, Any]:
+                             rounds_time_limit: float, log: Callable[[str], None],
+                             while_waiting: Callable[[], None] | None = None) -> dict[str, Any]:
+    """The warm-up, the rounds, and the wait after disconnecting; ``while_waiting`` is called when the wait
+    starts (the server is idle then, so another server can be measured meanwhile)."""
     from playwright.async_api import async_playwright
 
     start = time.perf_counter()
@@ -425,6 +474,7 @@ async def measure_load_async(session_counts: Sequence[int], interactions_per_ses
         "interactions_per_session": interactions_per_session, "interactions": list(INTERACTIONS),
         "result_timeout_seconds": RESULT_TIMEOUT_S, "rounds_time_limit_seconds": rounds_time_limit,
         "browser": "Debian chromium, headless, one context per session, on the same machine as the server"}}
+    last = None
     with tempfile.TemporaryDirectory() as log_dir, LiveServer(Path(log_dir)) as server:
         async with async_playwright() as playwright:
             browser = await launch_browser(playwright)
@@ -434,7 +484,6 @@ async def measure_load_async(session_counts: Sequence[int], interactions_per_ses
             figures["warm_up"] = {"errors": warm_up["errors"], "resident_mb": warm_up["resident_mb"]}
             figures["rounds"] = {}
             rounds_deadline = time.perf_counter() + rounds_time_limit
-            last = None
             for sessions in session_counts:
                 left = rounds_deadline - time.perf_counter()
                 if left <= 0:
@@ -445,13 +494,15 @@ async def measure_load_async(session_counts: Sequence[int], interactions_per_ses
                 figures["rounds"][str(sessions)] = last
                 log(f"  {round_line(last)}")
             await browser.close()
-            if last is not None:
-                wait = ttl + DISCONNECT_MARGIN_S
-                log(f"waiting {wait:.0f} s for the {last['sessions']} disconnected sessions to expire "
-                    f"(TTL {ttl:.0f} s)")
-                figures["after_disconnect"] = await wait_after_disconnect(
-                    server, wait, last["resident_mb"]["before"], last["sessions"], ttl)
-                log(f"  {figures['after_disconnect']['difference_mb']:+.1f} MB against before the sessions")
+        if while_waiting:
+            while_waiting()
+        if last is not None:
+            wait = ttl + DISCONNECT_MARGIN_S
+            log(f"waiting {wait:.0f} s for the {last['sessions']} disconnected sessions to expire (TTL {ttl:.0f} s)")
+            figures["after_disconnect"] = await wait_after_disconnect(
+                server, wait, last["resident_mb"]["before"], last["sessions"], ttl)
+            log(f"  after disconnecting: {figures['after_disconnect']['difference_mb']:+.1f} MB against before "
+                "the sessions")
     figures["duration_seconds"] = round(time.perf_counter() - start, 1)
     return figures
 
@@ -460,15 +511,35 @@ def round_line(summary: dict[str, Any]) -> str:
     times = summary["click_to_result_seconds"]
     memory = summary["resident_mb"]
     return (f"{summary['completed']}/{summary['interactions']} results, {summary['error_count']} errors, "
-            f"p50 {times['p50']} s, p95 {times['p95']} s, max {times['max']} s; server CPU "
-            f"{summary['server_cpu_percent']}%, RSS {memory['before']} -> peak {memory['peak']} -> "
+            f"p50 {times['p50']} s, p95 {times['p95']} s, max {times['max']} s; CPU: server "
+            f"{summary['server_cpu_percent']}%, browsers {summary['browsers_cpu_percent']}%, others "
+            f"{summary['other_cpu_percent']}%; RSS {memory['before']} -> peak {memory['peak']} -> "
             f"{memory['after']} MB")
 
 
-def measure_load(session_counts: Sequence[int] = SESSION_COUNTS, interactions_per_session: int = len(INTERACTIONS),
-                 rounds_time_limit: float = ROUNDS_TIME_LIMIT_S, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """K = 1, 4, 8, 16 concurrent browser sessions against one server, then the memory after they disconnect."""
-    return asyncio.run(measure_load_async(session_counts, interactions_per_session, rounds_time_limit, log))
+def measure_capacity(load: bool = True, uploads: bool = True, session_counts: Sequence[int] = SESSION_COUNTS,
+                     interactions_per_session: int = len(INTERACTIONS), rounds_time_limit: float = ROUNDS_TIME_LIMIT_S,
+                     log: Callable[[str], None] = print) -> dict[str, Any]:
+    """{"load": ..., "upload_memory": ...}: K concurrent browser sessions against one server, then its memory
+    after they disconnect; the upload measurement runs on a server of its own while that one waits."""
+
+    async def both() -> dict[str, Any]:
+        figures: dict[str, Any] = {}
+        upload_task: list[asyncio.Task] = []
+
+        def start_uploads() -> None:
+            if uploads and not upload_task:
+                upload_task.append(asyncio.ensure_future(measure_uploads_async(log)))
+
+        if load:
+            figures["load"] = await measure_load_async(session_counts, interactions_per_session, rounds_time_limit,
+                                                       log, while_waiting=start_uploads)
+        start_uploads()
+        if upload_task:
+            figures["upload_memory"] = await upload_task[0]
+        return figures
+
+    return asyncio.run(both())
 
 
 def run_sessions(base_url: str, sessions: int, interactions_per_session: int = 1,
@@ -556,7 +627,7 @@ async def upload_at_once(browser, server: LiveServer, page_name: str, image: Pat
                 for answer in answers]
     return {"page": page_name, "uploads": visitors, "resident_mb_before": round(before, 1),
             "resident_mb_peak": round(sampler.peak_mb, 1), "added_mb": round(sampler.peak_mb - before, 1),
-            "server_cpu_percent": sampler.server_cpu_percent, "outcomes": outcomes}
+            **sampler.cpu_figures(), "outcomes": outcomes}
 
 
 async def measure_uploads_async(log: Callable[[str], None], timeout: float = RESULT_TIMEOUT_S,
@@ -595,8 +666,3 @@ async def measure_uploads_async(log: Callable[[str], None], timeout: float = RES
         log(f"  {figures['after_close']['difference_mb']:+.1f} MB against the start")
     figures["duration_seconds"] = round(time.perf_counter() - start, 1)
     return figures
-
-
-def measure_uploads(log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Peak server memory added by one 40 MP upload per image page, by three at once, and 60 s after."""
-    return asyncio.run(measure_uploads_async(log))

@@ -11,7 +11,8 @@ def load_round(sessions, p95, errors=(), growth=40.0, server_cpu=60.0, machine_c
                            "sentiment": {"n": sessions, "p50": 0.5, "p95": 0.6, "max": 0.7},
                            "digits": {"n": 0, "p50": None, "p95": None, "max": None}},
         "errors": list(errors), "error_count": len(errors), "round_seconds": 20.0,
-        "server_cpu_percent": server_cpu, "machine_cpu_percent": machine_cpu,
+        "server_cpu_percent": server_cpu, "machine_cpu_percent": machine_cpu, "browsers_cpu_percent": 100.0,
+        "other_cpu_percent": max(0.0, machine_cpu * 2 - server_cpu - 100.0),
         "resident_mb": {"before": 300.0, "peak": 300.0 + growth, "after": 310.0, "growth": growth},
     }
 
@@ -77,7 +78,8 @@ def test_a_slow_round_is_missed_with_its_numbers_and_the_saturated_cores():
     row = checks_by_target(benchmarks(p95_at_8=4.2, machine_cpu=97.0))["p95 click-to-result ≤ 3 s at 8 sessions"]
     assert not row["met"]
     assert "p95 4.20 s" in row["measured"]
-    assert "saturated" in row["why / note"] and "97%" in row["why / note"]
+    assert "saturated (97% busy" in row["why / note"]
+    assert "Chromium sessions driving it 100% and other processes on the machine 34%" in row["why / note"]
     assert "flowers (p95 4.20 s)" in row["why / note"]
 
 
@@ -126,3 +128,12 @@ def test_captions_say_when_and_how_long_each_measurement_ran():
     assert "2026-11-28T14:40:00+00:00" in load_caption and "AMD EPYC (2 cores)" in load_caption
     assert "412 s" in load_caption
     assert "6324×6324 RGB PNG of 131 KB" in upload_caption
+
+
+def test_the_readme_markdown_lists_rounds_uploads_and_every_target():
+    text = format_report.capacity_markdown(benchmarks(p95_at_8=4.2))
+    assert "| 8 | 24 | 0 | 2.10 | 4.20 | 6.30 | 60 | 300 → 340 |" in text
+    assert "| 3 uploads at once on digits | 300 | prediction: 1 |" in text
+    assert "- p95 click-to-result ≤ 3 s at 8 sessions: **missed**, p95 4.20 s (p50 2.10 s, max 6.30 s) — " in text
+    assert "- 16 concurrent sessions with 0 errors: met, 0 errors in 48 interactions\n" in text
+    assert format_report.capacity_markdown({}).count(": not measured") == 7
