@@ -486,8 +486,7 @@ _MONTH_NAME = re.compile(r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|n
 MAX_DATE_CHARACTERS = 40
 # Years outside this range are typos; it also keeps every date inside numpy's nanosecond range.
 YEARS = (1800, 2200)
-DATE_STYLES = {"year first": "2024-12-31", "day first": "31/12/2024", "month first": "12/31/2024",
-               "month name": "31 Dec 2024"}
+DATE_STYLES = {"day first": "31/12/2024", "month first": "12/31/2024"}
 
 
 def _date_style(cell: str) -> tuple[str, tuple[int, int, int] | None] | None:
@@ -512,13 +511,18 @@ def _styles(raw: pd.Series) -> list[tuple[str, tuple[int, int, int] | None] | No
     return [_date_style(str(cell).strip()) for cell in raw]
 
 
-def _numeric_order_evidence(raw: pd.Series, styles) -> tuple[int | None, int | None]:
-    """First rows (0-based) proving day first (first number > 12) and month first (second number > 12)."""
+def _numeric_order_evidence(styles) -> tuple[int | None, int | None]:
+    """First rows (0-based) proving day first (first number > 12) and month first (second number > 12).
+
+    A cell with both numbers above 12 proves nothing: it is no date either way, and is reported as such.
+    """
     day_first = month_first = None
     for row, style in enumerate(styles):
         if style is None or style[0] != "numeric":
             continue
         first, second, _ = style[1]
+        if first > 12 and second > 12:
+            continue
         if first > 12 and day_first is None:
             day_first = row
         if second > 12 and month_first is None:
@@ -550,7 +554,7 @@ def dates_are_ambiguous(table: pd.DataFrame, column: str) -> bool:
             return False
     except PriceDataError:
         return False
-    return _numeric_order_evidence(raw, styles) == (None, None)
+    return _numeric_order_evidence(styles) == (None, None)
 
 
 def parse_dates(raw: pd.Series, day_first: bool | None = None) -> tuple[pd.Series, list[str]]:
@@ -576,7 +580,7 @@ def parse_dates(raw: pd.Series, day_first: bool | None = None) -> tuple[pd.Serie
     parts = [(s[1] if s is not None and s[0] == style else (0, 0, 0)) for s in styles]
     first, second, year = (np.array(values, dtype=np.int64) for values in zip(*parts)) if parts else ([], [], [])
     if style == "numeric":
-        day_row, month_row = _numeric_order_evidence(raw, styles)
+        day_row, month_row = _numeric_order_evidence(styles)
         if day_row is not None and month_row is not None:
             raise PriceDataError(
                 f"Some dates put the day first ({csvfiles.shown(raw.iloc[day_row])}, row {day_row + 2}) and others the "
