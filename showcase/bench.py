@@ -438,7 +438,10 @@ def measure_capacity(load: bool, sessions: list[int] | None, uploads: bool) -> d
     from showcase import loadtest
 
     start = time.perf_counter()
-    figures = loadtest.measure_capacity(load, uploads, sessions or loadtest.SESSION_COUNTS)
+    try:
+        figures = loadtest.measure_capacity(load, uploads, sessions or loadtest.SESSION_COUNTS)
+    except loadtest.LoadTestUnavailable as reason:
+        sys.exit(f"The load test cannot run: {reason}.")
     for key, figure in figures.items():
         print(f"{key} took {figure['duration_seconds']:.0f} s", flush=True)
     print(f"--load took {time.perf_counter() - start:.0f} s in all", flush=True)

@@ -51,7 +51,7 @@ INTERACTIONS = ("flowers", "sentiment", "digits")
 RESULT_TIMEOUT_S = 60.0
 # Rounds not started within this many seconds of the first are skipped, and a round still running then
 # is cut short; the waits after disconnecting and after uploading come on top.
-ROUNDS_TIME_LIMIT_S = 300.0
+ROUNDS_TIME_LIMIT_S = 360.0
 SAMPLE_INTERVAL_S = 0.1
 # Streamlit's own default, used when .streamlit/config.toml does not set server.disconnectedSessionTTL.
 STREAMLIT_DEFAULT_TTL_S = 120.0
@@ -104,7 +104,7 @@ class LiveServer:
             self.process = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
         if not bench.wait_for_health(self.port, time.perf_counter() + self.timeout):
             self.stop()
-            raise RuntimeError(f"the Streamlit server did not become healthy within {self.timeout:.0f} s")
+            raise LoadTestUnavailable(f"the Streamlit server did not become healthy within {self.timeout:.0f} s")
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -420,10 +420,23 @@ def percentiles(times: Sequence[float]) -> dict[str, float | int | None]:
 # The load measurement
 
 
+class LoadTestUnavailable(RuntimeError):
+    """Something the load test needs is missing; the message says what."""
+
+
+def start_playwright():
+    """Async Playwright, started with ``async with``."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        raise LoadTestUnavailable("the load test needs Playwright (in requirements-dev.txt)") from None
+    return async_playwright()
+
+
 async def launch_browser(playwright):
     executable = bench.chromium_path()
     if executable is None:
-        raise RuntimeError("the load test needs Debian chromium (/usr/bin/chromium or $CHROMIUM_PATH)")
+        raise LoadTestUnavailable("the load test needs Debian chromium (/usr/bin/chromium or $CHROMIUM_PATH)")
     return await playwright.chromium.launch(executable_path=executable, headless=True, args=bench.CHROMIUM_ARGS)
 
 
@@ -466,8 +479,6 @@ async def measure_load_async(session_counts: Sequence[int], interactions_per_ses
                              while_waiting: Callable[[], None] | None = None) -> dict[str, Any]:
     """The warm-up, the rounds, and the wait after disconnecting; ``while_waiting`` is called when the wait
     starts (the server is idle then, so another server can be measured meanwhile)."""
-    from playwright.async_api import async_playwright
-
     start = time.perf_counter()
     ttl = disconnected_session_ttl()
     figures: dict[str, Any] = {"created": manifest_lib.utc_now(), "machine": bench.machine(), "settings": {
@@ -476,7 +487,7 @@ async def measure_load_async(session_counts: Sequence[int], interactions_per_ses
         "browser": "Debian chromium, headless, one context per session, on the same machine as the server"}}
     last = None
     with tempfile.TemporaryDirectory() as log_dir, LiveServer(Path(log_dir)) as server:
-        async with async_playwright() as playwright:
+        async with start_playwright() as playwright:
             browser = await launch_browser(playwright)
             # One visitor first loads every model the rounds use, so that no round pays for loading them.
             log("warm-up: one session loads the models")
@@ -545,10 +556,8 @@ def measure_capacity(load: bool = True, uploads: bool = True, session_counts: Se
 def run_sessions(base_url: str, sessions: int, interactions_per_session: int = 1,
                  timeout: float = RESULT_TIMEOUT_S) -> dict[str, Any]:
     """One round against an already running server (the e2e test's): the summary without server figures."""
-    from playwright.async_api import async_playwright
-
     async def main() -> dict[str, Any]:
-        async with async_playwright() as playwright:
+        async with start_playwright() as playwright:
             browser = await launch_browser(playwright)
             try:
                 result = await run_round(browser, base_url, sessions, interactions_per_session, timeout)
@@ -632,15 +641,13 @@ async def upload_at_once(browser, server: LiveServer, page_name: str, image: Pat
 
 async def measure_uploads_async(log: Callable[[str], None], timeout: float = RESULT_TIMEOUT_S,
                                 after_wait: float = AFTER_UPLOAD_WAIT_S) -> dict[str, Any]:
-    from playwright.async_api import async_playwright
-
     start = time.perf_counter()
     figures: dict[str, Any] = {"created": manifest_lib.utc_now(), "machine": bench.machine()}
     with tempfile.TemporaryDirectory() as work_dir, LiveServer(Path(work_dir)) as server:
         big, small = Path(work_dir) / "white-40mp.png", Path(work_dir) / "small.png"
         figures["image"] = write_big_png(big)
         write_small_png(small)
-        async with async_playwright() as playwright:
+        async with start_playwright() as playwright:
             browser = await launch_browser(playwright)
             log("warm-up: a small upload on each page loads its model")
             for page_name in UPLOAD_PAGES:
