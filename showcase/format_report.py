@@ -396,11 +396,13 @@ def missed_targets(checks: pd.DataFrame) -> list[str]:
 
 def capacity_markdown(benchmarks: dict[str, Any]) -> str:
     """The README's capacity figures as Markdown: the rounds, the uploads and every target, met or missed."""
-    lines = ["| sessions | interactions | errors | p50 (s) | p95 (s) | max (s) | server CPU (%) | memory before → peak "
-             "(MB) |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| sessions | interactions | errors | p50 (s) | p95 (s) | max (s) | CPU: server / browsers / other "
+             "processes (% of one core) | memory before → peak (MB) |", "|---:|---:|---:|---:|---:|---:|---|---|"]
     for row in load_rows(benchmarks).to_dict("records"):
+        cpu = " / ".join("?" if pd.isna(row[column]) else f"{row[column]:.0f}" for column in
+                         ("server CPU (%)", "browsers CPU (%)", "other processes CPU (%)"))
         lines.append(f"| {row['sessions']} | {row['interactions']} | {row['errors']} | {row['p50 (s)']:.2f} | "
-                     f"{row['p95 (s)']:.2f} | {row['max (s)']:.2f} | {row['server CPU (%)']:.0f} | "
+                     f"{row['p95 (s)']:.2f} | {row['max (s)']:.2f} | {cpu} | "
                      f"{row['memory before (MB)']:.0f} → {row['memory peak (MB)']:.0f} |")
     lines += ["", "| upload | added at peak (MB) | what the page showed |", "|---|---:|---|"]
     for row in upload_rows(benchmarks).to_dict("records"):

@@ -132,7 +132,7 @@ def test_captions_say_when_and_how_long_each_measurement_ran():
 
 def test_the_readme_markdown_lists_rounds_uploads_and_every_target():
     text = format_report.capacity_markdown(benchmarks(p95_at_8=4.2))
-    assert "| 8 | 24 | 0 | 2.10 | 4.20 | 6.30 | 60 | 300 → 340 |" in text
+    assert "| 8 | 24 | 0 | 2.10 | 4.20 | 6.30 | 60 / 100 / 0 | 300 → 340 |" in text
     assert "| 3 uploads at once on digits | 300 | prediction: 1 |" in text
     assert "- p95 click-to-result ≤ 3 s at 8 sessions: **missed**, p95 4.20 s (p50 2.10 s, max 6.30 s) — " in text
     assert "- 16 concurrent sessions with 0 errors: met, 0 errors in 48 interactions\n" in text
