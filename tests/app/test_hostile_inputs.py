@@ -59,6 +59,35 @@ def assert_no_arrows(app: AppTest) -> None:
         [(metric.label, metric.delta) for metric in app.metric]
 
 
+# ---------------------------------------------------------------------------------------------------- uploaders
+
+UPLOADER_RULES = {  # page: (how to reach its uploader: radio key and option, or None; the caption's rules)
+    "digits": (("digits_input", "Upload a photo"), "PNG, JPG, JPEG, WEBP, BMP or GIF, at most 10 MB"),
+    "flowers": (None, "PNG, JPG, JPEG, WEBP, BMP or GIF, at most 10 MB"),
+    "anomaly": (("anomaly_input", "Upload an image"), "PNG, JPG, JPEG, WEBP, BMP or GIF, at most 10 MB"),
+    "sentiment": (None, "CSV, TXT or TSV, at most 10 MB"),
+    "forecast": (("forecast_source", "Upload a CSV"), "CSV or TXT, at most 5 MB"),
+}
+
+
+def test_every_uploader_goes_through_the_helper_that_captions_it():
+    pages = sorted((paths.REPO_ROOT / "app" / "pages").glob("*.py"))
+    assert [page.name for page in pages if "st.file_uploader(" in page.read_text()] == []
+    uploading = {page.stem for page in pages if "ui.file_uploader(" in page.read_text()}
+    assert uploading == set(UPLOADER_RULES)
+
+
+@pytest.mark.parametrize("page", list(UPLOADER_RULES))
+def test_an_uploader_states_its_types_and_size_limit_and_the_empty_state(open_page, page):
+    route, rules = UPLOADER_RULES[page]
+    app = open_page(page)
+    if route:
+        app.radio(key=route[0]).set_value(route[1]).run()
+    assert_no_exception(app)
+    assert any(caption.value.startswith(f"Accepted: {rules}.") for caption in app.caption)
+    assert "Nothing usable uploaded yet" in messages(app) and rules in messages(app)
+
+
 # ---------------------------------------------------------------------------------------------------- images
 
 REFUSED_IMAGES = {
@@ -112,18 +141,6 @@ def shows_a_result(app: AppTest, page: str) -> bool:
     if page == "anomaly":
         return any(metric.label == "Anomaly score" for metric in app.metric)
     return any(metric.label == "Prediction" for metric in app.metric)
-
-
-@pytest.mark.parametrize("page", list(IMAGE_PAGES))
-def test_an_empty_uploader_says_what_it_takes_and_that_nothing_usable_came(open_page, page):
-    app = open_page(page)
-    radio, option, uploader = IMAGE_PAGES[page]
-    app.radio(key=radio).set_value(option).run()
-    app.file_uploader(key=uploader).set_value(None).run()
-    assert_no_exception(app)
-    assert "Nothing usable uploaded yet" in messages(app)
-    captions = " ".join(caption.value for caption in app.caption)
-    assert "PNG, JPG, JPEG, WEBP, BMP or GIF, at most 10 MB" in captions
 
 
 @pytest.mark.parametrize("case", list(cases.IMAGE_CASES))
