@@ -68,7 +68,13 @@ def model_entry_or_stop(name: str) -> dict[str, Any]:
 
 @st.cache_resource(show_spinner="Loading the model…")
 def load_predictor(model_name: str, format_name: str) -> runtime.Predictor:
-    """Load a model once per server process and format; every session shares it."""
+    """Load a model once per server process and format; every session shares it.
+
+    Streamlit runs each session's script in its own thread, so several threads may call this one predictor at
+    once. That is safe: a TFLite predictor lends each call one of a small, bounded pool of LiteRT interpreters
+    (an interpreter must not be shared between threads), and ONNX Runtime sessions and SavedModel functions
+    are thread-safe themselves. ``tests/model/test_concurrency.py`` checks every model and format.
+    """
     return runtime.load(model_name, format_name)
 
 

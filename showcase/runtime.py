@@ -10,10 +10,19 @@ whatever the format:
 
 Every predictor takes a float or integer numpy batch laid out as the manifest's ``input`` spec says,
 quantizes it itself where the artifact wants integers, and returns float32 outputs.
+
+Every predictor may be called from several threads at once (the app shares one per model and format between
+all sessions): a TFLite predictor lends each call one interpreter of a small bounded pool, since a LiteRT
+interpreter is not thread-safe; ONNX Runtime sessions and SavedModel functions are thread-safe themselves.
+See docs/concurrency.md for the measurements behind the pool.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +32,8 @@ from showcase import manifest as manifest_lib
 
 # Threads per predictor. Fixed so that latencies are comparable between formats and runs.
 NUM_THREADS = 2
+# LiteRT interpreters per TFLite predictor, shared by every thread that calls it (see docs/concurrency.md).
+INTERPRETERS_PER_MODEL = 2
 
 
 class ArtifactError(RuntimeError):
@@ -52,30 +63,112 @@ class SavedModelPredictor:
         return np.asarray(output, dtype=np.float32)
 
 
-class TFLitePredictor:
-    def __init__(self, path: Path, format_name: str = "tflite"):
+class _InterpreterSlot:
+    """One LiteRT interpreter and the batch shape its tensors are allocated for."""
+
+    def __init__(self, path: Path):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.format_name = format_name
-        self._interpreter = Interpreter(model_path=str(path), num_threads=NUM_THREADS)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]
-        self._output = self._interpreter.get_output_details()[0]
-        self._input_shape = tuple(self._input["shape"])
+        self.interpreter = Interpreter(model_path=str(path), num_threads=NUM_THREADS)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self._input_shape = tuple(self.input["shape"])
 
     def _resize_for(self, shape: tuple[int, ...]) -> None:
         """Reallocate the interpreter's tensors when the batch shape changes (a cheap no-op otherwise)."""
         if shape != self._input_shape:
-            self._interpreter.resize_tensor_input(self._input["index"], list(shape))
-            self._interpreter.allocate_tensors()
+            self.interpreter.resize_tensor_input(self.input["index"], list(shape))
+            self.interpreter.allocate_tensors()
             self._input_shape = shape
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        batch = np.asarray(batch)
         self._resize_for(batch.shape)
-        self._interpreter.set_tensor(self._input["index"], _quantize(batch, self._input))
-        self._interpreter.invoke()
-        return _dequantize(self._interpreter.get_tensor(self._output["index"]), self._output)
+        self.interpreter.set_tensor(self.input["index"], _quantize(batch, self.input))
+        self.interpreter.invoke()
+        return _dequantize(self.interpreter.get_tensor(self.output["index"]), self.output)
+
+
+class _Waiter:
+    """A caller queued for an interpreter; the caller that returns one hands it over directly."""
+
+    def __init__(self):
+        self.handed_over = threading.Event()
+        self.slot: _InterpreterSlot | None = None
+
+
+class InterpreterPool:
+    """At most ``size`` interpreters of one file, created when callers first need them; each call borrows one.
+
+    A LiteRT interpreter is not thread-safe, and Streamlit calls one cached predictor from every session's
+    thread. A caller that finds every interpreter busy waits for one, so memory stays bounded however many
+    sessions come and go. Waiting callers are served first come, first served: a returned interpreter goes
+    straight to the longest waiter, so a thread that predicts in a loop cannot starve the others (a plain
+    lock lets the releasing thread take it again; see docs/concurrency.md).
+    """
+
+    def __init__(self, path: Path, size: int):
+        if size < 1:
+            raise ValueError(f"An interpreter pool needs at least one interpreter, not {size}.")
+        self._path = path
+        self._size = size
+        self._lock = threading.Lock()
+        self._idle = [_InterpreterSlot(path)]  # The first one now, so that a bad file fails at load time.
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+        self.created = 1
+
+    def _take(self) -> _InterpreterSlot:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            create = self.created < self._size
+            if create:
+                self.created += 1
+            else:
+                waiter = _Waiter()
+                self._waiters.append(waiter)
+        if not create:
+            waiter.handed_over.wait()
+            return waiter.slot
+        try:
+            return _InterpreterSlot(self._path)
+        except BaseException:
+            with self._lock:
+                self.created -= 1
+            raise
+
+    def _give_back(self, slot: _InterpreterSlot) -> None:
+        with self._lock:
+            if not self._waiters:
+                self._idle.append(slot)
+                return
+            waiter = self._waiters.popleft()
+        waiter.slot = slot
+        waiter.handed_over.set()
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[_InterpreterSlot]:
+        slot = self._take()
+        try:
+            yield slot
+        finally:
+            self._give_back(slot)
+
+
+class TFLitePredictor:
+    def __init__(self, path: Path, format_name: str = "tflite", pool_size: int | None = None):
+        self.format_name = format_name
+        self._pool = InterpreterPool(path, pool_size or INTERPRETERS_PER_MODEL)
+
+    @property
+    def interpreters(self) -> int:
+        """How many interpreters this predictor has created so far (at most its pool size)."""
+        return self._pool.created
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch)
+        with self._pool.borrow() as slot:
+            return slot.predict(batch)
 
 
 def _quantize(batch: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
