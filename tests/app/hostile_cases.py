@@ -243,7 +243,10 @@ REVIEW_CSV_CASES = {
     "semicolons": b"review;label\nA wonderful film;pos\nAn awful film;neg\n",
     "utf16_with_bom": ("review\n" + "A wonderful film\n" * 3).encode("utf-16"),
     "windows_1252": "review\n\"A wonderful caf\xe9 film, na\xefve but great\"\n".encode("cp1252"),
-    "over_the_row_limit": review_csv(["good"] * 2_500),
+    "hundred_thousand_rows": review_csv(["a fine film"] * 100_000),
+    "nan_and_inf_cells": b"review\nNaN\ninf\n-inf\nA wonderful film\n",
+    "duplicate_rows": review_csv(["An awful film."] * 5),
+    "only_a_header_of_commas": b",,,\n",
 }
 
 # The GAN page's address: (id, query parameters).

@@ -297,7 +297,10 @@ REVIEW_CSV_ANSWERS = {  # case: (kind of message, substring)
     "semicolons": ("success", "Scored 2 of 2 rows"),
     "utf16_with_bom": ("success", "Scored 3 of 3 rows"),
     "windows_1252": ("info", "it was read as cp1252"),
-    "over_the_row_limit": ("warning", "only the first 2,000 are scored"),
+    "hundred_thousand_rows": ("warning", "only the first 2,000 are scored"),
+    "nan_and_inf_cells": ("success", "Scored 4 of 4 rows"),
+    "duplicate_rows": ("success", "Scored 5 of 5 rows"),
+    "only_a_header_of_commas": ("error", "a header but no rows"),
 }
 assert set(REVIEW_CSV_ANSWERS) == set(cases.REVIEW_CSV_CASES)
 
