@@ -239,6 +239,12 @@ def capacity_checks(benchmarks: dict[str, Any]) -> pd.DataFrame:
         _disconnect_check(load.get("after_disconnect")),
     ]
     checks += _upload_checks(uploads)
+    if uploads.get("server_errors"):
+        checks.append(_check("no server tracebacks during the uploads", f"{len(uploads['server_errors'])}", False,
+                             "; ".join(uploads["server_errors"][:3])))
+    for name, section in (("load test", load), ("upload measurement", uploads)):
+        if "error" in section:
+            checks.insert(0, _check(f"the server stays up through the {name}", "it stopped", False, section["error"]))
     return pd.DataFrame(checks, columns=["target", "measured", "met", "why / note"])
 
 
@@ -318,7 +324,8 @@ def _disconnect_check(figures: dict[str, Any] | None) -> dict[str, Any]:
            f"{figures['disconnected_session_ttl_seconds']:.0f} s) the server held "
            f"{figures['resident_mb_after_wait']:.0f} MB against {figures['resident_mb_before_sessions']:.0f} MB before "
            "them: the memory they used was not handed back to the operating system")
-    measured = f"{difference:+.0f} MB after {figures['waited_seconds']:.0f} s ({figures['sessions']} sessions)"
+    sessions = f"{figures['sessions']} session" + ("s" if figures["sessions"] != 1 else "")
+    measured = f"{difference:+.0f} MB after {figures['waited_seconds']:.0f} s ({sessions})"
     return _check(target, measured, abs(difference) <= MAX_AFTER_DISCONNECT_MB, why)
 
 

@@ -121,7 +121,14 @@ class LiveServer:
             self.process.wait(timeout=30)
 
     def resident_mb(self) -> float:
+        if self.process.poll() is not None:
+            raise ServerExited(f"the Streamlit server exited with status {self.process.returncode}; the last lines "
+                               f"of its log: {self.log_tail()}")
         return resident_mb_with_children(self.process.pid)
+
+    def log_tail(self, lines: int = 3) -> str:
+        text = ANSI_CODES.sub("", self.log_path.read_text(errors="replace"))
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size
@@ -197,7 +204,10 @@ class Sampler:
         self._sample()
         cores = psutil.cpu_count() or 1
         wall = max(time.perf_counter() - self._start, 1e-6)
-        self.server_cpu_percent = round(self._process.cpu_percent(None), 1)
+        try:
+            self.server_cpu_percent = round(self._process.cpu_percent(None), 1)
+        except psutil.Error:  # The server exited; the caller reports that.
+            self.server_cpu_percent = 0.0
         self.machine_cpu_percent = round(psutil.cpu_percent(None), 1)
         browser_seconds = sum(seconds - self._browser_seconds_first.get(pid, 0.0)
                               for pid, seconds in self._browser_seconds_last.items())
@@ -424,6 +434,10 @@ class LoadTestUnavailable(RuntimeError):
     """Something the load test needs is missing; the message says what."""
 
 
+class ServerExited(RuntimeError):
+    """The server under test stopped during the measurement; the message has its exit status and last log lines."""
+
+
 def start_playwright():
     """Async Playwright, started with ``async with``."""
     try:
@@ -474,46 +488,59 @@ async def wait_after_disconnect(server: LiveServer, seconds: float, started_mb: 
             "difference_mb": round(final - started_mb, 1), "samples": samples}
 
 
+async def run_rounds(server: LiveServer, session_counts: Sequence[int], interactions_per_session: int,
+                     rounds_time_limit: float, log: Callable[[str], None]) -> dict[str, Any]:
+    """A warm-up session, then one round per session count, in one browser; rounds not started within
+    ``rounds_time_limit`` are skipped."""
+    figures: dict[str, Any] = {"rounds": {}}
+    async with start_playwright() as playwright:
+        browser = await launch_browser(playwright)
+        # One visitor first loads every model the rounds use, so that no round pays for loading them.
+        log("warm-up: one session loads the models")
+        warm_up = await measured_round(browser, server, 1, len(INTERACTIONS), rounds_time_limit)
+        figures["warm_up"] = {"errors": warm_up["errors"], "resident_mb": warm_up["resident_mb"]}
+        deadline = time.perf_counter() + rounds_time_limit
+        for sessions in session_counts:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                figures["rounds"][str(sessions)] = {"skipped": f"the {rounds_time_limit:.0f} s limit ran out"}
+                continue
+            log(f"{sessions} concurrent sessions")
+            figures["rounds"][str(sessions)] = await measured_round(browser, server, sessions,
+                                                                    interactions_per_session, left)
+            log(f"  {round_line(figures['rounds'][str(sessions)])}")
+        await browser.close()
+    return figures
+
+
 async def measure_load_async(session_counts: Sequence[int], interactions_per_session: int,
                              rounds_time_limit: float, log: Callable[[str], None],
                              while_waiting: Callable[[], None] | None = None) -> dict[str, Any]:
-    """The warm-up, the rounds, and the wait after disconnecting; ``while_waiting`` is called when the wait
-    starts (the server is idle then, so another server can be measured meanwhile)."""
+    """The rounds, then the server's memory once the last round's sessions have expired; ``while_waiting`` is
+    called when that wait starts (the server is idle then, so another server can be measured meanwhile)."""
     start = time.perf_counter()
     ttl = disconnected_session_ttl()
     figures: dict[str, Any] = {"created": manifest_lib.utc_now(), "machine": bench.machine(), "settings": {
         "interactions_per_session": interactions_per_session, "interactions": list(INTERACTIONS),
         "result_timeout_seconds": RESULT_TIMEOUT_S, "rounds_time_limit_seconds": rounds_time_limit,
         "browser": "Debian chromium, headless, one context per session, on the same machine as the server"}}
-    last = None
     with tempfile.TemporaryDirectory() as log_dir, LiveServer(Path(log_dir)) as server:
-        async with start_playwright() as playwright:
-            browser = await launch_browser(playwright)
-            # One visitor first loads every model the rounds use, so that no round pays for loading them.
-            log("warm-up: one session loads the models")
-            warm_up = await measured_round(browser, server, 1, len(INTERACTIONS), rounds_time_limit)
-            figures["warm_up"] = {"errors": warm_up["errors"], "resident_mb": warm_up["resident_mb"]}
-            figures["rounds"] = {}
-            rounds_deadline = time.perf_counter() + rounds_time_limit
-            for sessions in session_counts:
-                left = rounds_deadline - time.perf_counter()
-                if left <= 0:
-                    figures["rounds"][str(sessions)] = {"skipped": f"the {rounds_time_limit:.0f} s time limit ran out"}
-                    continue
-                log(f"{sessions} concurrent sessions")
-                last = await measured_round(browser, server, sessions, interactions_per_session, left)
-                figures["rounds"][str(sessions)] = last
-                log(f"  {round_line(last)}")
-            await browser.close()
-        if while_waiting:
-            while_waiting()
-        if last is not None:
-            wait = ttl + DISCONNECT_MARGIN_S
-            log(f"waiting {wait:.0f} s for the {last['sessions']} disconnected sessions to expire (TTL {ttl:.0f} s)")
-            figures["after_disconnect"] = await wait_after_disconnect(
-                server, wait, last["resident_mb"]["before"], last["sessions"], ttl)
-            log(f"  after disconnecting: {figures['after_disconnect']['difference_mb']:+.1f} MB against before "
-                "the sessions")
+        try:
+            figures |= await run_rounds(server, session_counts, interactions_per_session, rounds_time_limit, log)
+            if while_waiting:
+                while_waiting()
+            measured = [figures["rounds"][str(k)] for k in session_counts if "skipped" not in figures["rounds"][str(k)]]
+            if measured:
+                last, wait = measured[-1], ttl + DISCONNECT_MARGIN_S
+                log(f"waiting {wait:.0f} s for the {last['sessions']} disconnected sessions to expire "
+                    f"(TTL {ttl:.0f} s)")
+                figures["after_disconnect"] = await wait_after_disconnect(
+                    server, wait, last["resident_mb"]["before"], last["sessions"], ttl)
+                log(f"  after disconnecting: {figures['after_disconnect']['difference_mb']:+.1f} MB against "
+                    "before the sessions")
+        except ServerExited as error:
+            figures["error"] = str(error)
+            log(f"stopped: {error}")
     figures["duration_seconds"] = round(time.perf_counter() - start, 1)
     return figures
 
@@ -639,37 +666,47 @@ async def upload_at_once(browser, server: LiveServer, page_name: str, image: Pat
             **sampler.cpu_figures(), "outcomes": outcomes}
 
 
+async def measure_uploads_on(server: LiveServer, work_dir: Path, figures: dict[str, Any], log: Callable[[str], None],
+                             timeout: float, after_wait: float) -> None:
+    """Warm up each image page with a small upload, then measure the big one per page, three at once on Digits,
+    and the server's memory ``after_wait`` seconds later; the figures go into ``figures`` as they come."""
+    big, small = work_dir / "white-40mp.png", work_dir / "small.png"
+    figures["image"] = write_big_png(big)
+    write_small_png(small)
+    async with start_playwright() as playwright:
+        browser = await launch_browser(playwright)
+        log("warm-up: a small upload on each page loads its model")
+        for page_name in UPLOAD_PAGES:
+            await upload_at_once(browser, server, page_name, small, 1, timeout)
+        await asyncio.sleep(2.0)
+        started = server.resident_mb()
+        log_offset = server.log_size()
+        figures["resident_mb_start"] = round(started, 1)
+        figures["single"] = {}
+        for page_name in UPLOAD_PAGES:
+            single = figures["single"][page_name] = await upload_at_once(browser, server, page_name, big, 1, timeout)
+            log(f"  one upload on {page_name}: +{single['added_mb']} MB ({single['outcomes'][0]})")
+        figures["at_once"] = await upload_at_once(browser, server, "digits", big, CONCURRENT_UPLOADS, timeout)
+        log(f"  {CONCURRENT_UPLOADS} at once on digits: +{figures['at_once']['added_mb']} MB")
+        await browser.close()
+    log(f"waiting {after_wait:.0f} s after the upload sessions closed")
+    await asyncio.sleep(after_wait)
+    final = server.resident_mb()
+    figures["after_close"] = {"waited_seconds": after_wait, "resident_mb": round(final, 1),
+                              "difference_mb": round(final - started, 1)}
+    figures["server_errors"] = server.tracebacks_since(log_offset)
+    log(f"  after the uploads: {figures['after_close']['difference_mb']:+.1f} MB against the start")
+
+
 async def measure_uploads_async(log: Callable[[str], None], timeout: float = RESULT_TIMEOUT_S,
                                 after_wait: float = AFTER_UPLOAD_WAIT_S) -> dict[str, Any]:
     start = time.perf_counter()
     figures: dict[str, Any] = {"created": manifest_lib.utc_now(), "machine": bench.machine()}
     with tempfile.TemporaryDirectory() as work_dir, LiveServer(Path(work_dir)) as server:
-        big, small = Path(work_dir) / "white-40mp.png", Path(work_dir) / "small.png"
-        figures["image"] = write_big_png(big)
-        write_small_png(small)
-        async with start_playwright() as playwright:
-            browser = await launch_browser(playwright)
-            log("warm-up: a small upload on each page loads its model")
-            for page_name in UPLOAD_PAGES:
-                await upload_at_once(browser, server, page_name, small, 1, timeout)
-            await asyncio.sleep(2.0)
-            started = server.resident_mb()
-            log_offset = server.log_size()
-            figures["resident_mb_start"] = round(started, 1)
-            figures["single"] = {}
-            for page_name in UPLOAD_PAGES:
-                figures["single"][page_name] = await upload_at_once(browser, server, page_name, big, 1, timeout)
-                log(f"  one upload on {page_name}: +{figures['single'][page_name]['added_mb']} MB "
-                    f"({figures['single'][page_name]['outcomes'][0]})")
-            figures["at_once"] = await upload_at_once(browser, server, "digits", big, CONCURRENT_UPLOADS, timeout)
-            log(f"  {CONCURRENT_UPLOADS} at once on digits: +{figures['at_once']['added_mb']} MB")
-            await browser.close()
-        log(f"waiting {after_wait:.0f} s after the sessions closed")
-        await asyncio.sleep(after_wait)
-        final = server.resident_mb()
-        figures["after_close"] = {"waited_seconds": after_wait, "resident_mb": round(final, 1),
-                                  "difference_mb": round(final - started, 1)}
-        figures["server_errors"] = server.tracebacks_since(log_offset)
-        log(f"  {figures['after_close']['difference_mb']:+.1f} MB against the start")
+        try:
+            await measure_uploads_on(server, Path(work_dir), figures, log, timeout, after_wait)
+        except ServerExited as error:
+            figures["error"] = str(error)
+            log(f"stopped: {error}")
     figures["duration_seconds"] = round(time.perf_counter() - start, 1)
     return figures

@@ -137,3 +137,15 @@ def test_the_readme_markdown_lists_rounds_uploads_and_every_target():
     assert "- p95 click-to-result ≤ 3 s at 8 sessions: **missed**, p95 4.20 s (p50 2.10 s, max 6.30 s) — " in text
     assert "- 16 concurrent sessions with 0 errors: met, 0 errors in 48 interactions\n" in text
     assert format_report.capacity_markdown({}).count(": not measured") == 7
+
+
+def test_a_server_that_stopped_is_the_first_missed_target_with_its_last_words():
+    result = benchmarks()
+    result["upload_memory"]["error"] = "the Streamlit server exited with status -9; the last lines of its log: Killed"
+    result["upload_memory"]["server_errors"] = ["server traceback: MemoryError"]
+    table = format_report.capacity_checks(result)
+    first = table.iloc[0]
+    assert first["target"] == "the server stays up through the upload measurement" and not first["met"]
+    assert "status -9" in first["why / note"]
+    tracebacks = table[table["target"] == "no server tracebacks during the uploads"].iloc[0]
+    assert not tracebacks["met"] and tracebacks["why / note"] == "server traceback: MemoryError"

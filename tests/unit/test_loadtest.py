@@ -1,7 +1,10 @@
 """The load test's bookkeeping: session plans, percentiles, traceback search, the TTL setting, merging results."""
 
 import json
+import subprocess
+import sys
 
+import pytest
 from PIL import Image
 
 from showcase import bench, loadtest
@@ -87,3 +90,13 @@ def test_streamlits_coloured_boxed_tracebacks_are_found_too():
     ])
     assert loadtest.tracebacks_in(log) == [
         "server traceback: AttributeError: module 'ui' has no attribute 'model_entry_or_stop'"]
+
+
+def test_a_server_that_has_exited_is_reported_with_its_status_and_last_log_lines(tmp_path):
+    server = loadtest.LiveServer(tmp_path)
+    server.log_path.write_text("starting\n\x1b[31mKilled\x1b[0m\n")
+    server.process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    server.process.wait(timeout=30)
+    expected = r"exited with status 3; the last lines of its log: starting \| Killed"
+    with pytest.raises(loadtest.ServerExited, match=expected):
+        server.resident_mb()
