@@ -18,12 +18,12 @@ server's stderr during a round count as errors too. The server's CPU and residen
 children) are sampled during each round. After the largest round the browsers disconnect, and the
 server's memory is measured again once ``server.disconnectedSessionTTL`` has passed.
 
-Upload memory: on a fresh server, one 40-megapixel PNG that compresses to about 130 KB (white, one black
+Upload memory: on a fresh server, one 40-megapixel PNG that compresses to about 140 KB (white, one black
 stroke) is uploaded on each page that takes images, then three at once on Digits; the server's peak
 resident memory above what it held just before, and its memory 60 s after those sessions closed.
 
-The browsers run on the same machine as the server, so on a small machine they compete for its cores:
-the figures are an upper bound on what a remote visitor would wait.
+The browsers run on the same machine as the server, so on a small machine they compete with it for the
+cores, as remote visitors' browsers would not; their CPU use is recorded beside the server's.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from showcase import manifest as manifest_lib
 SESSION_COUNTS = (1, 4, 8, 16)
 INTERACTIONS = ("flowers", "sentiment", "digits")
 RESULT_TIMEOUT_S = 60.0
-# Rounds not started within this many seconds of the first are skipped, and a round still running then
-# is cut short; the waits after disconnecting and after uploading come on top.
+# Rounds not started within this many seconds of the warm-up's end are skipped, and a round still running
+# then is cut short; the waits after disconnecting and after uploading come on top.
 ROUNDS_TIME_LIMIT_S = 360.0
 SAMPLE_INTERVAL_S = 0.1
 # Streamlit's own default, used when .streamlit/config.toml does not set server.disconnectedSessionTTL.
