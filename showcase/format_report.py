@@ -245,7 +245,14 @@ def capacity_checks(benchmarks: dict[str, Any]) -> pd.DataFrame:
     for name, section in (("load test", load), ("upload measurement", uploads)):
         if "error" in section:
             checks.insert(0, _check(f"the server stays up through the {name}", "it stopped", False, section["error"]))
-    return pd.DataFrame(checks, columns=["target", "measured", "met", "why / note"])
+    # Object columns keep "not measured" as None beside True and False.
+    return pd.DataFrame(checks, columns=["target", "measured", "met", "why / note"], dtype=object)
+
+
+def _unmeasured(target: str, figures: dict[str, Any] | None) -> dict[str, Any]:
+    if figures and "skipped" in figures:
+        return {"target": target, "measured": "—", "met": None, "why / note": f"skipped: {figures['skipped']}"}
+    return _check(target, None, None)
 
 
 def _check(target: str, measured: str | None, met: bool | None, why: str = "") -> dict[str, Any]:
@@ -261,7 +268,7 @@ def _measured_round(figures: dict[str, Any] | None) -> bool:
 def _errors_check(figures: dict[str, Any] | None) -> dict[str, Any]:
     target = f"{LOAD_TARGET_SESSIONS} concurrent sessions with 0 errors"
     if not _measured_round(figures):
-        return _check(target, None, None)
+        return _unmeasured(target, figures)
     count = figures["error_count"]
     why = f"{count} of {figures['interactions']} interactions failed, e.g. {figures['errors'][0]}" if count else ""
     return _check(target, f"{count} errors in {figures['interactions']} interactions", count == 0, why)
@@ -269,8 +276,12 @@ def _errors_check(figures: dict[str, Any] | None) -> dict[str, Any]:
 
 def _latency_check(figures: dict[str, Any] | None, cores: int | None) -> dict[str, Any]:
     target = f"p95 click-to-result ≤ {MAX_P95_SECONDS:g} s at {LATENCY_TARGET_SESSIONS} sessions"
-    if not _measured_round(figures) or figures["click_to_result_seconds"]["p95"] is None:
-        return _check(target, None, None)
+    if not _measured_round(figures):
+        return _unmeasured(target, figures)
+    if figures["click_to_result_seconds"]["p95"] is None:
+        first = figures["errors"][0] if figures["errors"] else "no error recorded"
+        return _check(target, "no results", False, f"none of the {figures['interactions']} interactions got its "
+                      f"result, e.g. {first}")
     times = figures["click_to_result_seconds"]
     return _check(target, f"p95 {times['p95']:.2f} s (p50 {times['p50']:.2f} s, max {times['max']:.2f} s)",
                   times["p95"] <= MAX_P95_SECONDS, f"{_cpu_reason(figures, cores)}; the slowest kind was "
@@ -306,7 +317,7 @@ def _slowest_interaction(figures: dict[str, Any]) -> str:
 def _growth_check(figures: dict[str, Any] | None) -> dict[str, Any]:
     target = f"server memory growth ≤ {MAX_LOAD_GROWTH_MB:.0f} MB with {LOAD_TARGET_SESSIONS} sessions"
     if not _measured_round(figures):
-        return _check(target, None, None)
+        return _unmeasured(target, figures)
     memory = figures["resident_mb"]
     why = (f"the peak was {memory['peak']:.0f} MB against {memory['before']:.0f} MB before, about "
            f"{memory['growth'] / figures['sessions']:.1f} MB per concurrent session (Streamlit keeps each connected "
@@ -416,7 +427,7 @@ def capacity_markdown(benchmarks: dict[str, Any]) -> str:
         lines.append(f"| {row['upload']} | {row['added at peak (MB)']:.0f} | {row['what the page showed']} |")
     lines.append("")
     for check in capacity_checks(benchmarks).to_dict("records"):
-        if check["met"] is None:
+        if pd.isna(check["met"]):
             lines.append(f"- {check['target']}: not measured")
             continue
         verdict = "met" if check["met"] else "**missed**"

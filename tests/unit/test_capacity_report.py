@@ -48,7 +48,7 @@ def benchmarks(p95_at_8=2.0, errors_at_16=(), growth_at_16=60.0, after_disconnec
 
 def checks_by_target(result):
     table = format_report.capacity_checks(result)
-    return {row["target"]: row for _, row in table.iterrows()}
+    return {row["target"]: row for row in table.to_dict("records")}
 
 
 def test_load_rows_have_one_row_per_round_and_leave_out_skipped_ones():
@@ -149,3 +149,17 @@ def test_a_server_that_stopped_is_the_first_missed_target_with_its_last_words():
     assert "status -9" in first["why / note"]
     tracebacks = table[table["target"] == "no server tracebacks during the uploads"].iloc[0]
     assert not tracebacks["met"] and tracebacks["why / note"] == "server traceback: MemoryError"
+
+
+def test_a_skipped_round_says_why_and_a_round_without_results_misses_its_latency_target():
+    result = benchmarks()
+    result["load"]["rounds"]["16"] = {"skipped": "the 360 s limit ran out"}
+    failed = load_round(8, 1.0, errors=["flowers, session 0: TimeoutError: 60 s"] * 24)
+    failed["click_to_result_seconds"] = {"n": 0, "p50": None, "p95": None, "max": None}
+    result["load"]["rounds"]["8"] = failed
+    checks = checks_by_target(result)
+    skipped = checks["16 concurrent sessions with 0 errors"]
+    assert skipped["met"] is None and skipped["why / note"] == "skipped: the 360 s limit ran out"
+    latency = checks["p95 click-to-result ≤ 3 s at 8 sessions"]
+    assert not latency["met"] and latency["measured"] == "no results"
+    assert "none of the 24 interactions got its result, e.g. flowers, session 0" in latency["why / note"]
