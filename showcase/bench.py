@@ -484,8 +484,10 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(measure(*args.measure_one, runs=args.runs, time_limit=args.time_limit)))
         return
     if args.load or args.uploads:
+        capacity = measure_capacity(args.load, args.sessions, not args.skip_uploads or args.uploads)
+        # Read only now, so that whatever else was written to the file meanwhile is kept.
         results = json.loads(args.output.read_text()) if args.output.exists() else {"models": {}}
-        results.update(measure_capacity(args.load, args.sessions, not args.skip_uploads or args.uploads))
+        results.update(capacity)
     elif args.app_only:
         results = json.loads(args.output.read_text()) if args.output.exists() else {"models": {}}
         results["app"] = measure_app()
