@@ -433,13 +433,15 @@ def measure_app() -> dict[str, Any]:
 LOAD_KEYS = ("load", "upload_memory")
 
 
-def measure_capacity(load: bool, sessions: list[int] | None, uploads: bool) -> dict[str, Any]:
+def measure_capacity(load: bool, sessions: list[int] | None, uploads: bool,
+                     rounds_time_limit: float | None = None) -> dict[str, Any]:
     """The browser load test and/or the upload-memory measurement, each with its own duration printed."""
     from showcase import loadtest
 
     start = time.perf_counter()
     try:
-        figures = loadtest.measure_capacity(load, uploads, sessions or loadtest.SESSION_COUNTS)
+        figures = loadtest.measure_capacity(load, uploads, sessions or loadtest.SESSION_COUNTS,
+                                            rounds_time_limit=rounds_time_limit or loadtest.ROUNDS_TIME_LIMIT_S)
     except loadtest.LoadTestUnavailable as reason:
         sys.exit(f"The load test cannot run: {reason}.")
     for key, figure in figures.items():
@@ -478,13 +480,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="only the browser load test, then the upload-memory measurement (showcase.loadtest)")
     parser.add_argument("--sessions", type=int, nargs="*", help="with --load: concurrent sessions per round")
     parser.add_argument("--skip-uploads", action="store_true", help="with --load: no upload-memory measurement")
+    parser.add_argument("--rounds-time-limit", type=float,
+                        help="with --load: seconds for all the rounds together (default 360); later rounds are skipped")
     parser.add_argument("--uploads", action="store_true", help="only the upload-memory measurement")
     args = parser.parse_args(argv)
     if args.measure_one:
         print(json.dumps(measure(*args.measure_one, runs=args.runs, time_limit=args.time_limit)))
         return
     if args.load or args.uploads:
-        capacity = measure_capacity(args.load, args.sessions, not args.skip_uploads or args.uploads)
+        capacity = measure_capacity(args.load, args.sessions, not args.skip_uploads or args.uploads,
+                                    args.rounds_time_limit)
         # Read only now, so that whatever else was written to the file meanwhile is kept.
         results = json.loads(args.output.read_text()) if args.output.exists() else {"models": {}}
         results.update(capacity)
