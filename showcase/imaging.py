@@ -4,6 +4,9 @@ Uploads are only ever decoded by Pillow as images, never executed or unpickled. 
 ``ImageInputError`` (a ``ValueError``) with a message fit to show on the page: empty files, non-image
 bytes, truncated files, formats we do not accept, and images so large that decoding them would exhaust
 memory (decompression bombs).
+
+Large images are reduced while they are decoded, so that no upload is ever held at full size as a second
+copy, or as floats: see docs/hosting.md, "Memory per upload", for how and for the measurements.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import io
 import math
+import threading
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -30,10 +34,18 @@ MAX_PIXELS = 40_000_000
 WORKING_PIXELS = 2048 * 2048
 # PNG rows are decoded whole, so a side longer than JPEG's own limit would defeat decoding in bands.
 MAX_SIDE = 65_535
+# Pillow decodes WebP through libwebp's animation decoder, which cannot scale and holds several full-size
+# RGBA canvases: about 15 bytes per pixel, allocated as soon as the file is opened. This admits a 4K
+# (3840×2160) WebP.
+WEBP_MAX_PIXELS = 8_300_000
 # Images are converted and reduced in bands of rows of about this many bytes.
 BAND_BYTES = 2 * 2**20
-# After decoding an image this large, freed memory is handed back to the operating system.
+# Grayscale modes deeper than 8 bits, stretched onto 8 bits by their value range.
+DEEP_GRAY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+# After decoding an image this large, freed memory is handed back to the operating system, at once and
+# again this many seconds later.
 LARGE_DECODE_PIXELS = 4_000_000
+RELEASE_DELAY_S = 5.0
 _ORIENTATION_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -65,6 +77,7 @@ def read_image(data: bytes, max_pixels: int = MAX_PIXELS, working_pixels: int = 
         del image
         if original_size[0] * original_size[1] > LARGE_DECODE_PIXELS:
             release_freed_memory()
+            release_freed_memory_later()
     decoded.info["original_size"] = original_size
     return decoded
 
@@ -73,6 +86,7 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Read the header only; refuse what is not an accepted image or is over ``max_pixels``."""
     if not data:
         raise ImageInputError("The file is empty.")
+    refuse_large_webp(data)
     try:
         with warnings.catch_warnings():
             # Opening reads only the header; the size check below gives the visitor a better message
@@ -106,6 +120,31 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
             "Please crop or resize it."
         )
     return image
+
+
+def refuse_large_webp(data: bytes) -> None:
+    """Refuse a WebP over ``WEBP_MAX_PIXELS`` from its header, before Pillow allocates its canvas."""
+    size = webp_size(data)
+    if size is not None and size[0] * size[1] > WEBP_MAX_PIXELS:
+        raise ImageInputError(
+            f"This WebP image is {size[0]}×{size[1]} pixels ({size[0] * size[1] / 1e6:.0f} MP); WebP images are "
+            f"limited to {WEBP_MAX_PIXELS / 1e6:.1f} MP. Please upload it as a PNG or JPEG, or a smaller WebP."
+        )
+
+
+def webp_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a WebP file's first chunk (VP8X, VP8L or VP8); ``None`` if it is not one."""
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 ":
+        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    return None
 
 
 def reduction_factor(size: tuple[int, int], working_pixels: int = WORKING_PIXELS) -> int:
@@ -195,8 +234,6 @@ def upright(image: Image.Image, orientation: int) -> Image.Image:
     return image
 
 
-DEEP_GRAY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
-
 
 def to_standard_mode(image: Image.Image, value_range: tuple[float, float] | None = None) -> Image.Image:
     """Convert any Pillow mode (palette, CMYK, 16-bit, 1-bit, ...) to ``L``, ``RGB`` or ``RGBA``.
@@ -235,3 +272,31 @@ def release_freed_memory() -> None:
     """
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
+
+
+_later = {"timer": None}
+_later_lock = threading.Lock()
+
+
+def release_freed_memory_later(delay: float | None = None) -> None:
+    """``release_freed_memory`` once more, ``delay`` (default ``RELEASE_DELAY_S``) seconds from now, in a
+    background thread.
+
+    What a page does after decoding an upload (its display copy, the prediction) is freed only when its run
+    ends; this catches that too. Calls while one is pending share it.
+    """
+    if _MALLOC_TRIM is None:
+        return
+    with _later_lock:
+        if _later["timer"] is not None:
+            return
+        timer = threading.Timer(RELEASE_DELAY_S if delay is None else delay, _release_now_and_clear)
+        timer.daemon = True
+        _later["timer"] = timer
+    timer.start()
+
+
+def _release_now_and_clear() -> None:
+    with _later_lock:
+        _later["timer"] = None
+    release_freed_memory()

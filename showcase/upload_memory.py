@@ -31,6 +31,8 @@ IMAGES = {
     "png-palette": ("PNG", "P", 6300, 6300),
     "jpeg": ("JPEG", "RGB", 7296, 5472),
     "png-wide": ("PNG", "L", 40000, 1000),
+    "webp": ("WEBP", "RGB", 3840, 2160),  # WebP is limited to 8.3 MP (showcase.imaging.WEBP_MAX_PIXELS)
+    "gif": ("GIF", "P", 6300, 6300),
 }
 
 
@@ -47,7 +49,7 @@ def make_image(name: str, scale: float = 1.0) -> bytes:
     ImageDraw.Draw(image).line([(left, top), (left + side // 3, top), (left + side // 6, top + side // 3)],
                                fill="black" if mode != "P" else 1, width=line)
     buffer = io.BytesIO()
-    image.save(buffer, format=format_name, **({"quality": 90} if format_name == "JPEG" else {"optimize": False}))
+    image.save(buffer, format=format_name, **({"quality": 90} if format_name in ("JPEG", "WEBP") else {"optimize": False}))
     return buffer.getvalue()
 
 

@@ -1,6 +1,7 @@
 """Uploaded bytes -> an upright L/RGB/RGBA image, or a clear ImageInputError."""
 
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -110,3 +111,31 @@ def test_large_image_of_another_format_is_reduced_to_the_working_size():
 def test_images_within_the_working_size_are_not_resampled():
     original = gradient(size=(300, 200))
     assert np.array_equal(np.asarray(read_image(encode(original, "PNG"))), np.asarray(original))
+
+
+def test_freed_memory_is_released_again_after_a_large_decode(monkeypatch):
+    from showcase import imaging
+
+    calls = []
+    monkeypatch.setattr(imaging, "_MALLOC_TRIM", lambda pad: calls.append(pad))
+    monkeypatch.setattr(imaging, "RELEASE_DELAY_S", 0.0)
+    read_image(encode(gradient(size=(40, 30)), "PNG"))
+    assert calls == []
+    read_image(encode(gradient(size=(2500, 2000)), "PNG"))
+    for _ in range(100):
+        if len(calls) >= 2:
+            break
+        threading.Event().wait(0.05)
+    assert calls == [0, 0]
+
+
+@pytest.mark.parametrize("options", [{"quality": 80}, {"lossless": True}, {"exif": b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00"}])
+def test_webp_over_its_pixel_limit_is_refused_from_its_header(options):
+    data = encode(Image.new("RGB", (4000, 2200), "white"), "WEBP", **options)
+    with pytest.raises(ImageInputError, match=r"4000×2200 .*WebP images are limited to 8\.3 MP"):
+        read_image(data)
+
+
+def test_4k_webp_is_accepted_and_reduced():
+    image = read_image(encode(Image.new("RGB", (3840, 2160), "white"), "WEBP"))
+    assert image.info["original_size"] == (3840, 2160) and image.size == (1920, 1080)

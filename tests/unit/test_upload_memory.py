@@ -27,3 +27,10 @@ def test_peak_memory_of_one_40_megapixel_upload_is_bounded(page, image):
     result = measure(page, image)
     assert result["upload_kb"] < 1024, "the generated upload should be a small file that decodes to 40 MP"
     assert result["peak_growth_mb"] < PEAK_GROWTH_LIMIT_MB, result
+
+
+@pytest.mark.slow
+def test_the_largest_webp_accepted_stays_under_the_serving_target():
+    # Pillow decodes WebP whole, at about 15 bytes per pixel, so WebP has a pixel limit of its own (8.3 MP).
+    result = measure("digits", "webp")
+    assert result["peak_growth_mb"] < 150, result
