@@ -29,7 +29,8 @@ COPIED_CHUNKS = (b"PLTE", b"tRNS")
 class PngLayout:
     """What a band decoder needs from a PNG's chunks."""
 
-    def __init__(self, header: bytes, copied: list[tuple[bytes, bytes]], pixel_data: list[memoryview], exif: bytes | None):
+    def __init__(self, header: bytes, copied: list[tuple[bytes, bytes]], pixel_data: list[memoryview],
+                 exif: bytes | None):
         self.width, self.height, self.bit_depth, self.colour_type, _, _, self.interlace = struct.unpack(
             ">IIBBBBB", header
         )

@@ -49,7 +49,8 @@ def make_image(name: str, scale: float = 1.0) -> bytes:
     ImageDraw.Draw(image).line([(left, top), (left + side // 3, top), (left + side // 6, top + side // 3)],
                                fill="black" if mode != "P" else 1, width=line)
     buffer = io.BytesIO()
-    image.save(buffer, format=format_name, **({"quality": 90} if format_name in ("JPEG", "WEBP") else {"optimize": False}))
+    options = {"quality": 90} if format_name in ("JPEG", "WEBP") else {"optimize": False}
+    image.save(buffer, format=format_name, **options)
     return buffer.getvalue()
 
 

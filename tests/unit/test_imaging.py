@@ -129,7 +129,7 @@ def test_freed_memory_is_released_again_after_a_large_decode(monkeypatch):
     assert calls == [0, 0]
 
 
-@pytest.mark.parametrize("options", [{"quality": 80}, {"lossless": True}, {"exif": b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00"}])
+@pytest.mark.parametrize("options", [{"quality": 80}, {"lossless": True}, {"exif": Image.Exif().tobytes()}])
 def test_webp_over_its_pixel_limit_is_refused_from_its_header(options):
     data = encode(Image.new("RGB", (4000, 2200), "white"), "WEBP", **options)
     with pytest.raises(ImageInputError, match=r"4000×2200 .*WebP images are limited to 8\.3 MP"):

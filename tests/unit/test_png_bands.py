@@ -33,7 +33,8 @@ def sample_images():
 
 
 @pytest.mark.parametrize("optimize", [False, True])
-@pytest.mark.parametrize(("name", "image"), list(sample_images()), ids=lambda value: value if isinstance(value, str) else "")
+@pytest.mark.parametrize(("name", "image"), list(sample_images()),
+                         ids=lambda value: value if isinstance(value, str) else "")
 def test_bands_join_into_the_whole_image(name, image, optimize):
     data = png(image, optimize=optimize)
     whole = Image.open(io.BytesIO(data))
