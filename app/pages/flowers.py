@@ -53,7 +53,8 @@ with left:
     except ImageInputError as error:
         problem = str(error)
     if image is not None:
-        st.image(flowers.display_copy(image), caption=f"Your photo ({image.width}×{image.height})")
+        width, height = image.info.get("original_size", image.size)
+        st.image(flowers.display_copy(image), caption=f"Your photo ({width}×{height})")
 
 with right:
     format_name = ui.format_selector(entry, key="flowers_format")
