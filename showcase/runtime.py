@@ -63,7 +63,7 @@ class SavedModelPredictor:
         return np.asarray(output, dtype=np.float32)
 
 
-class _InterpreterSlot:
+class InterpreterSlot:
     """One LiteRT interpreter and the batch shape its tensors are allocated for."""
 
     def __init__(self, path: Path):
@@ -94,7 +94,7 @@ class _Waiter:
 
     def __init__(self):
         self.handed_over = threading.Event()
-        self.slot: _InterpreterSlot | None = None
+        self.slot: InterpreterSlot | None = None
 
 
 class InterpreterPool:
@@ -113,31 +113,40 @@ class InterpreterPool:
         self._path = path
         self._size = size
         self._lock = threading.Lock()
-        self._idle = [_InterpreterSlot(path)]  # The first one now, so that a bad file fails at load time.
+        self._idle = [InterpreterSlot(path)]  # The first one now, so that a bad file fails at load time.
         self._waiters: collections.deque[_Waiter] = collections.deque()
         self.created = 1
 
-    def _take(self) -> _InterpreterSlot:
+    @property
+    def waiting(self) -> int:
+        """How many callers are queued for an interpreter now."""
+        with self._lock:
+            return len(self._waiters)
+
+    def _take(self) -> InterpreterSlot:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-            create = self.created < self._size
-            if create:
+            if self.created < self._size:
                 self.created += 1
+                waiter = None
             else:
                 waiter = _Waiter()
                 self._waiters.append(waiter)
-        if not create:
-            waiter.handed_over.wait()
-            return waiter.slot
+        if waiter is None:
+            return self._create()
+        waiter.handed_over.wait()
+        return waiter.slot
+
+    def _create(self) -> InterpreterSlot:
         try:
-            return _InterpreterSlot(self._path)
+            return InterpreterSlot(self._path)
         except BaseException:
             with self._lock:
                 self.created -= 1
             raise
 
-    def _give_back(self, slot: _InterpreterSlot) -> None:
+    def _give_back(self, slot: InterpreterSlot) -> None:
         with self._lock:
             if not self._waiters:
                 self._idle.append(slot)
@@ -147,7 +156,7 @@ class InterpreterPool:
         waiter.handed_over.set()
 
     @contextlib.contextmanager
-    def borrow(self) -> Iterator[_InterpreterSlot]:
+    def borrow(self) -> Iterator[InterpreterSlot]:
         slot = self._take()
         try:
             yield slot

@@ -156,7 +156,8 @@ def build(model_name: str, formats: tuple[str, ...] | None = None, manifest: dic
 
 
 def load(model_name: str, format_name: str, manifest: dict[str, Any] | None = None) -> runtime.Predictor:
-    """A predictor for a committed format (through the manifest's checks) or a built variant."""
+    """A predictor for a committed format (through the manifest's checks) or a built variant; either is safe to
+    share between threads, as ``runtime.open_file`` makes every predictor (docs/concurrency.md)."""
     if format_name in manifest_lib.model_entry(model_name, manifest)["artifacts"]:
         return runtime.load(model_name, format_name, manifest)
     record = built_variants(model_name, manifest).get(format_name)

@@ -9,6 +9,7 @@ output must equal, bit for bit, the output of the same input predicted alone.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -99,3 +100,31 @@ def test_a_pool_never_grows_past_its_size_however_many_threads_call():
     errors, mismatches = predict_concurrently(predictor, mixed_inputs("digits"), DEFAULT_CALLS, threads=16)
     assert not errors and not mismatches
     assert 1 <= predictor.interpreters <= runtime.INTERPRETERS_PER_MODEL
+
+
+def wait_until(condition, what: str, limit_s: float = 30.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting until {what}"
+        time.sleep(0.005)
+
+
+def test_waiting_callers_are_served_first_come_first_served():
+    """A caller that returns the interpreter and asks again at once queues behind those already waiting."""
+    entry = manifest_lib.model_entry("digits", MANIFEST)
+    pool = runtime.InterpreterPool(manifest_lib.artifact_path(entry, "tflite"), size=1)
+    served, waiters = [], []
+
+    def borrow(name: str) -> None:
+        with pool.borrow():
+            served.append(name)
+
+    with pool.borrow():
+        for name in ("first", "second", "third"):
+            waiters.append(threading.Thread(target=borrow, args=(name,)))
+            waiters[-1].start()
+            wait_until(lambda: pool.waiting == len(waiters), f"{name} is queued")
+    borrow("the caller that just gave it back")
+    for thread in waiters:
+        thread.join()
+    assert served == ["first", "second", "third", "the caller that just gave it back"]
