@@ -73,7 +73,7 @@ def load_predictor(model_name: str, format_name: str) -> runtime.Predictor:
     Streamlit runs each session's script in its own thread, so several threads may call this one predictor at
     once. That is safe: a TFLite predictor lends each call one of a small, bounded pool of LiteRT interpreters
     (an interpreter must not be shared between threads), and ONNX Runtime sessions and SavedModel functions
-    are thread-safe themselves. ``tests/model/test_concurrency.py`` checks every model and format.
+    are thread-safe themselves. ``tests/model/test_thread_safety.py`` checks every model and format.
     """
     return runtime.load(model_name, format_name)
 
