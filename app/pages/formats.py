@@ -6,6 +6,7 @@ import streamlit as st
 import ui
 
 from showcase import format_report, live_benchmark
+from showcase.formats import offered_formats, unavailable_formats
 from showcase.manifest import FORMAT_LABELS
 
 LIVE_BUDGETS_SECONDS = (20, 60, 120, 300)
@@ -151,7 +152,12 @@ def live_run_section() -> None:
         models = st.multiselect("Models", model_names,
                                 default=["digits"] if "digits" in model_names else model_names[:1],
                                 key="formats_models")
-        formats = st.multiselect("Formats", list(FORMAT_LABELS), default=["savedmodel", "tflite", "onnx"],
+        offered = offered_formats()
+        left_out = unavailable_formats()
+        if left_out:
+            st.caption("Not measured here: " + " ".join(left_out.values()))
+        formats = st.multiselect("Formats", offered,
+                                 default=[name for name in ("savedmodel", "tflite", "onnx") if name in offered],
                                  format_func=FORMAT_LABELS.get, key="formats_formats")
         budget = st.select_slider("Time budget", options=LIVE_BUDGETS_SECONDS, value=60,
                                   format_func=lambda s: f"{s} s", key="formats_budget")

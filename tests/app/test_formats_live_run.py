@@ -80,11 +80,15 @@ def test_the_operator_can_turn_the_live_run_off(monkeypatch):
 
 
 def test_skipped_measurements_fold_into_one_warning(monkeypatch):
-    # The operator offers TFLite only, so SavedModel and ONNX are skipped, each with its reason.
-    monkeypatch.setenv("SHOWCASE_FORMATS", "tflite")
+    # The operator restricts the server to TFLite while a run asked for three formats is starting (the page
+    # offers only what the server serves, so the run itself must skip SavedModel and ONNX, each with its reason).
     app = open_formats_page()
-    click_run(app, ["savedmodel", "tflite", "onnx"])
-    live_benchmark.LIVE.active().thread.join(180)
+    monkeypatch.setenv("SHOWCASE_FORMATS", "tflite")
+    request = live_benchmark.Request(("digits",), ("savedmodel", "tflite", "onnx"), 20.0)
+    run, started = live_benchmark.LIVE.start(request)
+    assert started
+    app.session_state["live_run_id"] = run.id
+    run.thread.join(180)
     app.run()
     assert not app.exception, app.exception
     assert live_formats(app) == ["TFLite fp32 (LiteRT)"]
@@ -92,3 +96,10 @@ def test_skipped_measurements_fold_into_one_warning(monkeypatch):
     warning = app.warning[0].value
     assert warning.startswith("2 measurements skipped or failed: ")
     assert "SavedModel (TensorFlow) is turned off on this server (SHOWCASE_FORMATS) — digits; " in warning
+
+
+def test_formats_this_server_does_not_offer_are_not_offered_for_measuring(monkeypatch):
+    monkeypatch.setenv("SHOWCASE_FORMATS", "tflite,onnx")
+    app = open_formats_page()
+    assert app.multiselect(key="formats_formats").options == ["TFLite fp32 (LiteRT)", "ONNX fp32 (ONNX Runtime)"]
+    assert "Not measured here: SavedModel (TensorFlow) is turned off on this server" in texts(app.caption)
