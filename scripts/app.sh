@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh requirements.txt
-exec .venv/bin/python -m streamlit run app/streamlit_app.py --server.port "${PORT:-8501}" "$@"
+exec "${VENV:-.venv}/bin/python" -m streamlit run app/streamlit_app.py --server.port "${PORT:-8501}" "$@"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install everything the tests need on a fresh Debian machine with Python 3.11, then run the whole suite.
-# Usage: bash scripts/test.sh [extra pytest arguments]
+# Install everything the tests need on a fresh Debian machine with Python 3.11, 3.12 or 3.13, run the whole
+# suite on it, then the smoke run on the other supported versions found here (scripts/smoke_versions.sh).
+# Usage: bash scripts/test.sh [extra pytest arguments]   (with arguments: that pytest run only, no smoke)
+#        SMOKE_VERSIONS=off bash scripts/test.sh          (the whole suite without the smoke)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +18,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 bash scripts/install.sh requirements-dev.txt
-exec .venv/bin/python -m pytest "$@"
+status=0
+"${VENV:-.venv}/bin/python" -m pytest "$@" || status=$?
+if [ $# -eq 0 ] && [ "${SMOKE_VERSIONS:-on}" != off ]; then
+  bash scripts/smoke_versions.sh || status=1
+fi
+exit "$status"

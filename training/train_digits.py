@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -41,6 +42,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--evaluate-only", action="store_true",
                         help="skip training: re-evaluate the committed artifacts and rewrite their metrics")
+    parser.add_argument("--limit", type=int, help="use only the first N training and N test digits (smoke runs)")
+    parser.add_argument("--output", type=Path,
+                        help="export into this folder and print the figures, leaving models/, samples/ and the "
+                        "manifest untouched (smoke runs)")
     return parser.parse_args()
 
 
@@ -198,12 +203,17 @@ def write_samples(x_test, y_test):
         Image.fromarray(x_test[index]).save(directory / f"{digit}_mnist_test_{index}.png", optimize=True)
 
 
-def train_and_export(args, data_file, x_train_full, y_train_full, x_test, y_test):
-    """Train, export every format, and write the manifest entry (its metrics are filled in by evaluate)."""
+def split_validation(x_train_full, y_train_full):
+    """The last VALIDATION_SIZE training digits (a fifth of a smaller slice) for validation, the rest to train."""
+    size = min(VALIDATION_SIZE, len(x_train_full) // 5)
+    return (x_train_full[:-size], y_train_full[:-size]), (x_train_full[-size:], y_train_full[-size:])
+
+
+def fit_and_export(args, x_train_full, y_train_full, directory: Path):
+    """Train the model and export every format into ``directory``; returns the model, artifacts and timings."""
     stopwatch = common.Stopwatch()
     common.set_seed(SEED)
-    x_train, y_train = x_train_full[:-VALIDATION_SIZE], y_train_full[:-VALIDATION_SIZE]
-    x_validation, y_validation = x_train_full[-VALIDATION_SIZE:], y_train_full[-VALIDATION_SIZE:]
+    (x_train, y_train), (x_validation, y_validation) = split_validation(x_train_full, y_train_full)
     train_data, validation_data = make_datasets(x_train, y_train, x_validation, y_validation)
 
     model = build_model()
@@ -212,7 +222,26 @@ def train_and_export(args, data_file, x_train_full, y_train_full, x_test, y_test
     training_seconds = stopwatch.seconds
 
     calibration = digit_preprocessing.to_model_input(x_train[:512])
-    artifacts = export_all(model, paths.MODELS_DIR / "digits", lambda: np.array_split(calibration, 512))
+    artifacts = export_all(model, directory, lambda: np.array_split(calibration, len(calibration)))
+    return model, artifacts, epoch_log, training_seconds
+
+
+def train_into_folder(args, x_train_full, y_train_full, x_test, y_test):
+    """A smoke run: train and export into ``args.output``, then print each exported format's test accuracy."""
+    _, artifacts, _, seconds = fit_and_export(args, x_train_full, y_train_full, args.output / "digits")
+    batch = digit_preprocessing.to_model_input(x_test)
+    for name, path in artifacts.items():
+        accuracy = float(np.mean(runtime.open_file(path, name).predict(batch).argmax(1) == y_test))
+        print(f"  {name:12s} accuracy {accuracy:.4f} on {len(x_test)} test digits ({path})")
+    print(f"Trained {args.epochs} epoch(s) on {len(x_train_full)} digits in {seconds:.0f} s into {args.output}.")
+
+
+def train_and_export(args, data_file, x_train_full, y_train_full, x_test, y_test):
+    """Train, export every format, and write the manifest entry (its metrics are filled in by evaluate)."""
+    model, artifacts, epoch_log, training_seconds = fit_and_export(
+        args, x_train_full, y_train_full, paths.MODELS_DIR / "digits"
+    )
+    (x_train, _), (x_validation, _) = split_validation(x_train_full, y_train_full)
     entry = {
         "name": "digits",
         "title": "Handwritten digits",
@@ -273,6 +302,12 @@ def main() -> None:
     args = parse_args()
     data_file = common.data_path(args.data, "MNIST_NPZ")
     (x_train_full, y_train_full), (x_test, y_test) = common.load_mnist(data_file)
+    if args.limit:
+        x_train_full, y_train_full = x_train_full[: args.limit], y_train_full[: args.limit]
+        x_test, y_test = x_test[: args.limit], y_test[: args.limit]
+    if args.output:
+        train_into_folder(args, x_train_full, y_train_full, x_test, y_test)
+        return
     if args.evaluate_only:
         entry = manifest_lib.model_entry("digits")
     else:
