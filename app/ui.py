@@ -16,7 +16,7 @@ import streamlit as st
 from PIL import Image
 
 from showcase import manifest as manifest_lib
-from showcase import formats, paths, runtime
+from showcase import calibration, formats, paths, runtime
 
 DEFAULT_FORMAT = "tflite"
 
@@ -79,14 +79,20 @@ def load_predictor(model_name: str, format_name: str) -> runtime.Predictor:
 
 
 def predictor_or_stop(model_name: str, format_name: str) -> runtime.Predictor:
+    """The shared predictor of one model and format; a classifier's returns calibrated probabilities.
+
+    The temperature comes from the model's manifest entry (``showcase.calibration``), so every page, the
+    sentiment CSV and the GAN page's "read as" show the same calibrated confidences in every format.
+    """
     if not formats.runtime_installed(format_name):
         st.error(f"The {model_name} model cannot run here: {formats.unavailable_reason(format_name, environ={})}")
         st.stop()
     try:
-        return load_predictor(model_name, format_name)
+        predictor = load_predictor(model_name, format_name)
     except runtime.ArtifactError as error:
         st.error(str(error))
         st.stop()
+    return calibration.calibrated(predictor, manifest()["models"].get(model_name))
 
 
 def measured_latencies(entry: dict[str, Any]) -> dict[str, float]:
@@ -284,11 +290,43 @@ def how_this_model_works(entry: dict[str, Any]) -> None:
             rows.append(row)
         st.markdown("**Artifacts** (metrics measured on the same held-out split with each format):")
         st.dataframe(pd.DataFrame(rows), hide_index=True)
+        if entry.get("calibration"):
+            calibration_section(entry)
         st.caption(
             f"Trained {entry['created']} with "
             + ", ".join(f"{package} {version}" for package, version in entry["versions"].items())
             + "."
         )
+
+
+def calibration_section(entry: dict[str, Any]) -> None:
+    """How far the confidences can be trusted: ECE, Brier and NLL before and after temperature scaling, and a
+    reliability diagram per format."""
+    record = entry["calibration"]
+    st.markdown(
+        f"**Calibrated confidences.** The confidences shown are temperature-scaled (T = {record['temperature']:.3g}: "
+        f"the model's logits are divided by T; {'sharper' if record['temperature'] < 1 else 'softer'} than the raw "
+        f"output, no predicted class changes). T was fitted on {record['fitted_on']['split']} "
+        f"(n = {record['fitted_on']['n']:,}); the figures below are measured on {record['report_split']['split']} "
+        f"(n = {record['report_split']['n']:,}). ECE is the gap between confidence and accuracy, averaged over "
+        f"{record['bins']} equal-width confidence bins (0 is perfect)."
+    )
+    rows = [{"format": manifest_lib.FORMAT_LABELS.get(name, name),
+             "ECE before": figures["before"]["ece"], "ECE after": figures["after"]["ece"],
+             "Brier before": figures["before"]["brier"], "Brier after": figures["after"]["brier"],
+             "NLL before": figures["before"]["nll"], "NLL after": figures["after"]["nll"],
+             "accuracy": figures["after"]["accuracy"]}
+            for name, figures in record["per_format"].items() if name in entry["artifacts"]]
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(pd.DataFrame(rows), hide_index=True,
+                 column_config={"ECE before": percent, "ECE after": percent, "accuracy": percent})
+    names = [name for name in entry["artifacts"] if name in record["per_format"]]
+    for tab, name in zip(st.tabs([manifest_lib.FORMAT_LABELS.get(name, name) for name in names]), names):
+        reliability = record["per_format"][name]["reliability"]
+        tab.altair_chart(calibration.reliability_chart(reliability["before"], reliability["after"]), width="stretch")
+    st.caption("Reliability diagram: each point is one confidence bin, at its mean confidence and its accuracy; "
+               "points on the dashed diagonal are perfectly calibrated, below it over-confident, above it "
+               "under-confident. The bars count the items in each bin.")
 
 
 # Last, once every function above exists: the rerun interrupts this import, and another session's thread that

@@ -51,6 +51,7 @@ def rows(benchmarks: dict[str, Any], manifest: dict[str, Any]) -> pd.DataFrame:
                 "metric value": metric.get("value"),
                 "metric change": metric.get("delta_vs_reference"),
                 "higher is better": metric.get("higher_is_better"),
+                **calibration_errors(manifest["models"][model_name], format_name),
                 "smaller than SavedModel (×)": reference["bytes"] / figures["bytes"] if reference else None,
                 "faster than SavedModel (×)": reference["p50_ms"] / figures["p50_ms"] if reference else None,
             })
@@ -58,6 +59,14 @@ def rows(benchmarks: dict[str, Any], manifest: dict[str, Any]) -> pd.DataFrame:
     if not table.empty:
         table["quality change"] = table.apply(quality_change, axis=1).astype(float)
     return table
+
+
+def calibration_errors(entry: dict[str, Any], format_name: str) -> dict[str, float | None]:
+    """ECE before and after temperature scaling, from the manifest's calibration record (measured on the model's
+    report split, not the benchmark's subset); None for a format it does not cover (the built variants)."""
+    figures = (entry.get("calibration") or {}).get("per_format", {}).get(format_name)
+    return {"ECE raw": figures["before"]["ece"] if figures else None,
+            "ECE calibrated": figures["after"]["ece"] if figures else None}
 
 
 def quality_change(row: pd.Series) -> float | None:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from showcase import manifest as manifest_lib
-from showcase import csvfiles, paths, runtime
+from showcase import calibration, csvfiles, paths, runtime
 from showcase.preprocessing import sentiment as recipe
 
 MODEL_NAME = "sentiment"
@@ -93,13 +93,15 @@ def check_text(text: str) -> tuple[str, bool]:
     return text, truncated
 
 
-def score_text(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, text: str) -> Score:
-    """Score one review: every chunk of ``WORDS_PER_CHUNK`` words in one batch, probabilities averaged."""
+def score_text(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, text: str,
+               temperature: float = 1.0) -> Score:
+    """Score one review: every chunk of ``WORDS_PER_CHUNK`` words in one batch, probabilities averaged, the mean
+    calibrated with ``temperature`` (``showcase.calibration``; 1.0 leaves it as the model gave it)."""
     text, truncated = check_text(text)
     tokens = vocabulary.words(text)
     chunk_probabilities = predictor.predict(vocabulary.encode_chunks(text))[:, 0]
     return Score(
-        probability=float(chunk_probabilities.mean()),
+        probability=review_probability(chunk_probabilities, temperature),
         chunk_probabilities=chunk_probabilities,
         words=len(tokens),
         known_words=sum(token in vocabulary.ids for token in tokens),
@@ -114,13 +116,20 @@ def _chunk_terms(vocabulary: recipe.Vocabulary, tokens: Sequence[str]) -> list[t
     return [(vocabulary.ids[term], covered) for term, covered in terms if term in vocabulary.ids]
 
 
+def review_probability(chunk_probabilities: np.ndarray, temperature: float = 1.0) -> float:
+    """A review's probability of "positive": the mean of its chunks' probabilities, calibrated."""
+    mean = np.asarray(chunk_probabilities, dtype=np.float64).mean()
+    return float(calibration.scaled(np.array([[mean]]), temperature)[0, 0])
+
+
 def _logit(probabilities: np.ndarray) -> np.ndarray:
     # Clipped so that a saturated probability (exactly 0 or 1 in float32) still gives a finite, signed logit.
     clipped = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
     return np.log(clipped / (1 - clipped))
 
 
-def word_effects(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, text: str) -> np.ndarray:
+def word_effects(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, text: str,
+                 temperature: float = 1.0) -> np.ndarray:
     """How much each word pushes the review toward "positive" (> 0) or "negative" (< 0), in logit units.
 
     The model's logit is the bias plus a linear function of the *mean* of the chunk's term embeddings, so
@@ -129,7 +138,9 @@ def word_effects(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, te
     chunk), so it works the same whatever the format. A bigram's share is split between its two words. Plain
     occlusion (leave a word out, rescore) says nothing on short, clear-cut texts, whose probability
     saturates at exactly 1.0 or 0.0 in float32. Shares are divided by the number of chunks (the review's
-    probability is the chunks' mean). Words after ``MAX_EXPLAINED_WORDS`` get NaN (not computed).
+    probability is the chunks' mean). Calibration divides the review's logit by ``temperature``, so the shares
+    are divided by it too: a one-chunk review's calibrated logit still splits exactly into them. Words after
+    ``MAX_EXPLAINED_WORDS`` get NaN (not computed).
     """
     text, _ = check_text(text)
     tokens = vocabulary.words(text)
@@ -146,7 +157,7 @@ def word_effects(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, te
             rows = np.zeros((len(terms) + 1, recipe.WINDOW), dtype=np.int32)
             rows[1:, 0] = [term_id for term_id, _ in terms]
             logits = _logit(predictor.predict(rows)[:, 0])
-            shares = (logits[1:] - logits[0]) / len(terms)
+            shares = (logits[1:] - logits[0]) / len(terms) / temperature
             for (_, covered), share in zip(terms, shares):
                 word_effect[list(covered)] += share / len(covered)
         effects[start : start + len(chunk)] = word_effect / len(chunk_list)
@@ -199,8 +210,10 @@ def score_table(
     column: str,
     progress: Callable[[float], None] | None = None,
     batch_rows: int = 64,
+    temperature: float = 1.0,
 ) -> "pd.DataFrame":  # noqa: F821
-    """The table with label, probability_positive and note columns; rows that cannot be scored get a note."""
+    """The table with label, probability_positive and note columns; rows that cannot be scored get a note.
+    Probabilities are calibrated with ``temperature`` as in ``score_text``."""
 
     if column not in table.columns:
         raise TextInputError(f"The CSV has no column {csvfiles.shown(column)}; it has "
@@ -223,7 +236,7 @@ def score_table(
             chunk_probabilities = predictor.predict(np.concatenate(rows))[:, 0]
             owner = np.asarray(owners)
             for index in np.unique(owner):
-                probability = float(chunk_probabilities[owner == index].mean())
+                probability = review_probability(chunk_probabilities[owner == index], temperature)
                 probabilities[index] = round(probability, 4)
                 labels[index] = "positive" if probability >= 0.5 else "negative"
         if progress is not None:

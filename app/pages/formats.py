@@ -12,7 +12,7 @@ from showcase.manifest import FORMAT_LABELS
 LIVE_BUDGETS_SECONDS = (20, 60, 120, 300)
 SHOWN_COLUMNS = ["model", "format label", "size (MB)", "p50 (ms)", "p95 (ms)", "load (s)", "first inference (ms)",
                  "batch-32 items/s", "memory growth (MB)", "metric", "metric value", "metric change",
-                 "smaller than SavedModel (×)", "faster than SavedModel (×)"]
+                 "ECE raw", "ECE calibrated", "smaller than SavedModel (×)", "faster than SavedModel (×)"]
 
 st.title("Formats compared")
 st.write(

@@ -83,8 +83,10 @@ with right:
             index = row * size + column
             cell.image(enlarge(images[index], 3), caption=verdict_caption(int(digits[index]), probabilities[index]),
                        output_format="PNG")
+    verdicts = (" Verdicts: the Digits model (TFLite), its confidence calibrated (see the Digits page's "
+                "“How this model works”)." if reader else "")
     st.caption(f"Generating {count} digit{'s' if count > 1 else ''} took **{milliseconds:.2f} ms** with "
-               f"{FORMAT_LABELS[format_name]}." + (" Verdicts: the Digits model (TFLite)." if reader else ""))
+               f"{FORMAT_LABELS[format_name]}." + verdicts)
     name = f"gan_digit-{digit}_seed-{seed}_{size}x{size}.png"
     st.download_button("Download the grid (PNG)", generation.png_bytes(generation.image_grid(images, size, scale=4)),
                        file_name=name, mime="image/png", icon=":material/download:")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import ui
 
-from showcase import csvfiles, paths, runtime, text
+from showcase import calibration, csvfiles, paths, runtime, text
 from showcase.manifest import FORMAT_LABELS
 from showcase.preprocessing.sentiment import WORDS_PER_CHUNK
 
@@ -22,6 +22,8 @@ EXAMPLES = {
     "Negation": "This is not a good movie. It is not funny, not clever and not worth your time.",
 }
 SAMPLE_CSV = paths.SAMPLES_DIR / "sentiment" / "reviews.csv"
+# The downloaded CSV's probability header says the probabilities are temperature-scaled.
+CALIBRATED_COLUMN = {"probability_positive": "probability_positive_calibrated"}
 CSV_TYPES = ("csv", "txt", "tsv")
 
 st.title("Movie review sentiment")
@@ -55,7 +57,8 @@ def gauge(probability: float) -> None:
     bar = pd.DataFrame({"probability": [probability], "label": ["positive"]})
     colour = "#2e9e5b" if probability >= 0.5 else "#d64545"
     track = alt.Chart(pd.DataFrame({"start": [0.0], "end": [1.0]})).mark_bar(color="#e6e9ef", size=28).encode(
-        x=alt.X("start:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title="probability of positive")),
+        x=alt.X("start:Q", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%", title="calibrated probability of positive")),
         x2="end:Q",
     )
     fill = alt.Chart(bar).mark_bar(color=colour, size=28).encode(
@@ -87,6 +90,8 @@ def highlight(pieces) -> str:
 
 format_name = ui.format_selector(entry, key="sentiment_format")
 predictor = ui.predictor_or_stop("sentiment", format_name)
+# The review's mean probability is calibrated (showcase.calibration), with this format's temperature.
+temperature = calibration.temperature(entry, format_name)
 single, batch = st.tabs(["One review", "Batch: score a CSV"])
 
 with single:
@@ -105,7 +110,7 @@ with single:
         else:
             try:
                 start = time.perf_counter()
-                score = text.score_text(predictor, vocabulary, review)
+                score = text.score_text(predictor, vocabulary, review, temperature)
                 milliseconds = (time.perf_counter() - start) * 1000
             except text.TextInputError as error:
                 problem = str(error)
@@ -122,7 +127,8 @@ with single:
             if len(score.chunk_probabilities) > 1:
                 st.info(f"The review has {score.words:,} words and the model reads {WORDS_PER_CHUNK} at a time, "
                         f"so it was scored in {len(score.chunk_probabilities)} chunks and their probabilities "
-                        "averaged (chunks: " + ", ".join(f"{p:.0%}" for p in score.chunk_probabilities[:12])
+                        "averaged, then calibrated (chunks before calibration: "
+                        + ", ".join(f"{p:.0%}" for p in score.chunk_probabilities[:12])
                         + (" …" if len(score.chunk_probabilities) > 12 else "") + ").",
                         icon=":material/splitscreen:")
             if score.known_words == 0:
@@ -135,11 +141,11 @@ with single:
 
     if score is not None and score.known_words:
         st.subheader("Which words drove it")
-        effects = text.word_effects(predictor, vocabulary, review)
+        effects = text.word_effects(predictor, vocabulary, review, temperature)
         st.caption("The model's score is an average over the review's words and word pairs, so it splits into "
                    "one share per word: each word and pair is scored alone with "
                    f"{FORMAT_LABELS[format_name]} and its share measured against an empty input. Green words "
-                   "pushed toward positive, red toward negative; hover for the share (in logit units).")
+                   "pushed toward positive, red toward negative; hover for the share (in calibrated logit units).")
         st.markdown(highlight(text.highlighted_pieces(review, effects)), unsafe_allow_html=True)
         if score.words > text.MAX_EXPLAINED_WORDS:
             st.caption(f"Highlights cover the first {text.MAX_EXPLAINED_WORDS} words (one model call per word).")
@@ -172,7 +178,8 @@ with batch:
             column = st.selectbox("Text column", columns, key="sentiment_column")
             bar = st.progress(0.0, text="Scoring…")
             scored = text.score_table(predictor, vocabulary, table, column,
-                                      progress=lambda done: bar.progress(done, text=f"Scoring… {done:.0%}"))
+                                      progress=lambda done: bar.progress(done, text=f"Scoring… {done:.0%}"),
+                                      temperature=temperature)
             bar.empty()
             skipped = int((scored["note"] != "").sum() - scored["note"].str.startswith("only the first").sum())
             st.success(f"Scored {len(scored) - skipped:,} of {len(scored):,} rows with "
@@ -182,8 +189,10 @@ with batch:
                            icon=":material/warning:")
             st.dataframe(scored, hide_index=True, column_config={
                 "probability_positive": st.column_config.ProgressColumn(
-                    "probability positive", format="%.2f", min_value=0.0, max_value=1.0)})
-            ui.csv_download_button("Download the scored CSV", scored, "scored_reviews.csv",
-                                   key="sentiment_download")
+                    "probability positive (calibrated)", format="%.2f", min_value=0.0, max_value=1.0)})
+            st.caption(f"Probabilities are calibrated (temperature T = {temperature:.3g}, see "
+                       "“How this model works”); the downloaded file's column says so in its name.")
+            ui.csv_download_button("Download the scored CSV", scored.rename(columns=CALIBRATED_COLUMN),
+                                   "scored_reviews.csv", key="sentiment_download")
 
 ui.how_this_model_works(entry)

@@ -160,7 +160,7 @@ def test_the_scored_csv_download_neutralises_formulas_and_says_so(downloads):
     assert not app.exception
     assert any("leading '" in caption.value and "formulas" in caption.value for caption in app.caption)
     written = pd.read_csv(io.BytesIO(downloads["scored_reviews.csv"]), dtype=str, keep_default_na=False)
-    assert list(written.columns) == ["'=id", "review", "label", "probability_positive", "note"]
+    assert list(written.columns) == ["'=id", "review", "label", "probability_positive_calibrated", "note"]
     assert written["review"].tolist() == ["'" + cell for cell in FORMULAS]
     assert set(written["label"]) <= {"positive", "negative"}
 
