@@ -106,13 +106,13 @@ def test_odd_images_are_handled_with_a_prediction_or_a_not_sure(name):
 
 
 @pytest.mark.xfail(strict=True, reason="known limitation: a 5-way softmax is not an out-of-distribution detector; "
-                   "the threshold comes from flower photos only, and random noise gets ~99% on one class")
+                   "the threshold comes from flower photos only, and random noise gets ~99% on one class (89% "
+                   "calibrated, still above the 69% threshold)")
 def test_noise_is_not_a_confident_flower():
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (224, 224, 3), dtype=np.uint8))
     app = upload(open_flowers_page(), "noise.png", encode(noise, "PNG"), "image/png")
     assert not app.exception
-    assert any("Not sure" in warning.value for warning in app.warning) or float(
-        app.metric[0].delta.split("%")[0]) < 90
+    assert any("Not sure" in warning.value for warning in app.warning)
 
 
 LIGHT_SERVING_SCRIPT = """

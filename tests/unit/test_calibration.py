@@ -146,3 +146,19 @@ def test_manifest_records_calibration_per_served_format(model_name):
 def test_flowers_not_sure_threshold_was_chosen_on_calibrated_outputs():
     not_sure = manifest_lib.model_entry("flowers")["extra"]["not_sure"]
     assert "calibrated" in not_sure["chosen_on"] and "threshold" in not_sure["before_calibration"]
+
+
+def test_formats_table_has_ece_per_served_format_beside_the_metric():
+    from showcase import format_report
+
+    manifest = manifest_lib.load_manifest()
+    figures = {"bytes": 1000, "p50_ms": 1.0, "p95_ms": 2.0, "load_seconds": 0.1, "first_inference_ms": 1.0,
+               "batch32_items_per_second": 100.0, "memory_growth_mb": 1.0,
+               "metric": {"metric": "accuracy", "value": 0.99, "delta_vs_reference": 0.0, "higher_is_better": True}}
+    benchmark = {"models": {"digits": {"formats": {"savedmodel": figures, "tflite_int8": figures,
+                                                   "tflite_fp16": figures}}}}
+    table = format_report.rows(benchmark, manifest).set_index("format")
+    recorded = manifest["models"]["digits"]["calibration"]["per_format"]
+    assert table.loc["tflite_int8", "ECE calibrated"] == recorded["tflite_int8"]["after"]["ece"]
+    assert table.loc["savedmodel", "ECE raw"] == recorded["savedmodel"]["before"]["ece"]
+    assert table["ECE calibrated"].isna()["tflite_fp16"]  # A built variant has no calibration record.
