@@ -2,17 +2,14 @@
 # Regenerate the locks (requirements.lock, requirements-dev.lock, app/requirements.lock) from the three
 # requirements sets: every package pinned with its hashes, one resolution valid on Python 3.11 to 3.13.
 # Also scripts/installer.lock: the uv that scripts/install.sh installs when uv is not on PATH.
-# Needs uv (pip install uv). Run it after changing a requirements file, and commit the locks with it.
+# scripts/lock-constraints.txt says why two packages are held back. Needs uv (pip install uv).
+# Run it after changing a requirements file, and commit the locks with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# uv ignores upper bounds on a package's Requires-Python; backports-strenum 1.3.1 (from ai-edge-litert)
-# requires Python < 3.11, so pip refuses it. 1.2.8 is what pip itself picks on 3.11 to 3.13.
-constraints="$(mktemp)"
-trap 'rm -f "$constraints"' EXIT
-echo "backports-strenum<1.3.1" > "$constraints"
 for set in requirements.txt requirements-dev.txt app/requirements.txt; do
-  uv pip compile "$set" --quiet --universal --python-version 3.11 --generate-hashes --constraints "$constraints" \
-    --custom-compile-command "bash scripts/lock.sh" --output-file "${set%.txt}.lock"
+  uv pip compile "$set" --quiet --universal --python-version 3.11 --generate-hashes \
+    --constraints scripts/lock-constraints.txt --custom-compile-command "bash scripts/lock.sh" \
+    --output-file "${set%.txt}.lock"
 done
 echo "uv==$(uv --version | cut -d' ' -f2)" | uv pip compile - --quiet --universal --python-version 3.11 \
   --generate-hashes --custom-compile-command "bash scripts/lock.sh" --output-file scripts/installer.lock

@@ -2,7 +2,7 @@
 # Smoke run on the supported Python versions other than .venv's ($VENV's; the full suite runs there): for each,
 # install the serving set into .cache/smoke/venv-3.x, predict with every model in every light format and
 # compare with .venv's outputs, run every page in AppTest (scripts/smoke_check.py), then train the digits
-# model for one epoch on a small slice into a temporary folder (adding the training packages of the dev set).
+# model for one epoch on a small slice into a temporary folder (adding the dev set's training packages).
 # A version with no interpreter on this machine is skipped with a message.
 # Usage: bash scripts/smoke_versions.sh [3.12 3.13 ...]   (default: the supported versions .venv lacks)
 set -euo pipefail
@@ -45,6 +45,7 @@ for version in "${versions[@]}"; do
   elif [ -z "$mnist" ]; then
     echo "SKIPPED the training epoch on Python $version: no data/mnist.npz in the shared data folder."
   elif ! (PYTHON="$python" VENV="$venv" bash scripts/install.sh requirements-dev.txt &&
+          "$venv/bin/python" -c "import tensorflow_hub, tf2onnx, onnx" &&
           "$venv/bin/python" training/train_digits.py --data "$mnist" --limit 2048 --epochs 1 \
             --output "$scratch/train-$version"); then
     failed+=("$version")
