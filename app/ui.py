@@ -303,15 +303,17 @@ def calibration_section(entry: dict[str, Any]) -> None:
     """How far the confidences can be trusted: ECE, Brier and NLL before and after temperature scaling, and a
     reliability diagram per format."""
     record = entry["calibration"]
+    reference = record["fitted_on"]["reference_format"]
     st.markdown(
-        f"**Calibrated confidences.** The confidences shown are temperature-scaled (T = {record['temperature']:.3g}: "
-        f"the model's logits are divided by T; {'sharper' if record['temperature'] < 1 else 'softer'} than the raw "
-        f"output, no predicted class changes). T was fitted on {record['fitted_on']['split']} "
+        f"**Calibrated confidences.** The confidences shown are temperature-scaled: the model's logits are divided "
+        f"by T ({record['temperature']:.3g} in {manifest_lib.FORMAT_LABELS.get(reference, reference)}, "
+        f"{'sharper' if record['temperature'] < 1 else 'softer'} than the raw output; each format has its own T "
+        f"below), which changes no predicted class. T was fitted on {record['fitted_on']['split']} "
         f"(n = {record['fitted_on']['n']:,}); the figures below are measured on {record['report_split']['split']} "
         f"(n = {record['report_split']['n']:,}). ECE is the gap between confidence and accuracy, averaged over "
         f"{record['bins']} equal-width confidence bins (0 is perfect)."
     )
-    rows = [{"format": manifest_lib.FORMAT_LABELS.get(name, name),
+    rows = [{"format": manifest_lib.FORMAT_LABELS.get(name, name), "T": figures["temperature"],
              "ECE before": figures["before"]["ece"], "ECE after": figures["after"]["ece"],
              "Brier before": figures["before"]["brier"], "Brier after": figures["after"]["brier"],
              "NLL before": figures["before"]["nll"], "NLL after": figures["after"]["nll"],
@@ -323,7 +325,7 @@ def calibration_section(entry: dict[str, Any]) -> None:
     names = [name for name in entry["artifacts"] if name in record["per_format"]]
     for tab, name in zip(st.tabs([manifest_lib.FORMAT_LABELS.get(name, name) for name in names]), names):
         reliability = record["per_format"][name]["reliability"]
-        tab.altair_chart(calibration.reliability_chart(reliability["before"], reliability["after"]), width="stretch")
+        tab.altair_chart(calibration.reliability_chart(reliability["before"], reliability["after"]), width="content")
     st.caption("Reliability diagram: each point is one confidence bin, at its mean confidence and its accuracy; "
                "points on the dashed diagonal are perfectly calibrated, below it over-confident, above it "
                "under-confident. The bars count the items in each bin.")

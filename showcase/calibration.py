@@ -214,17 +214,22 @@ def reliability_frame(bins_before: list[dict], bins_after: list[dict]) -> "pd.Da
     """One row per non-empty bin and version ("before" / "after calibration") for the chart."""
     import pandas as pd
 
-    rows = [{"version": version, "bin": f"{row['lower']:.0%}–{row['upper']:.0%}", "bin_middle":
-             (row["lower"] + row["upper"]) / 2, "confidence": row["confidence"], "accuracy": row["accuracy"],
-             "count": row["count"]}
-            for version, bins in (("before calibration", bins_before), ("after calibration", bins_after))
-            for row in bins if row["count"]]
+    rows = []
+    for half, (version, bins) in enumerate((("before calibration", bins_before), ("after calibration", bins_after))):
+        for row in bins:
+            if row["count"]:
+                middle = (row["lower"] + row["upper"]) / 2
+                # Each bin's count bars share its width: before in the left half, after in the right.
+                rows.append({"version": version, "bin": f"{row['lower']:.0%}–{row['upper']:.0%}",
+                             "bar_start": row["lower"] if half == 0 else middle,
+                             "bar_end": middle if half == 0 else row["upper"],
+                             "confidence": row["confidence"], "accuracy": row["accuracy"], "count": row["count"]})
     return pd.DataFrame(rows)
 
 
-def reliability_chart(bins_before: list[dict], bins_after: list[dict]):
+def reliability_chart(bins_before: list[dict], bins_after: list[dict], width: int = 560):
     """Altair: accuracy against mean confidence per bin, before and after, the diagonal for perfect calibration,
-    and a bar chart of bin counts underneath."""
+    and a bar chart of bin counts underneath (square-root scale, so that the sparse low bins stay visible)."""
     import altair as alt
     import pandas as pd
 
@@ -241,10 +246,12 @@ def reliability_chart(bins_before: list[dict], bins_after: list[dict]):
         x=alt.X("confidence:Q", scale=unit, axis=alt.Axis(format="%"), title="mean confidence in the bin"),
         y=alt.Y("accuracy:Q", scale=unit, axis=alt.Axis(format="%"), title="accuracy in the bin"),
         color=colour, tooltip=tooltip)
-    counts = alt.Chart(data).mark_bar(opacity=0.7).encode(
-        x=alt.X("bin_middle:Q", scale=unit, axis=alt.Axis(format="%"), title="confidence bin (15 equal-width bins)"),
-        y=alt.Y("count:Q", title="items"), color=colour, xOffset="version:N", tooltip=tooltip)
-    return alt.vconcat((diagonal + points).properties(height=260), counts.properties(height=110))
+    counts = alt.Chart(data).mark_bar(opacity=0.8).encode(
+        x=alt.X("bar_start:Q", scale=unit, axis=alt.Axis(format="%"), title="confidence bin (15 equal-width bins)"),
+        x2="bar_end:Q", y=alt.Y("count:Q", title="items (√ scale)", scale=alt.Scale(type="sqrt")), y2=alt.datum(0),
+        color=colour, tooltip=tooltip)
+    return alt.vconcat((diagonal + points).properties(height=260, width=width),
+                       counts.properties(height=110, width=width))
 
 
 def item_probabilities(outputs: np.ndarray, temperature_value: float, owner: np.ndarray | None = None,

@@ -207,7 +207,7 @@ def subset_record(model_name, predictor_outputs_fn, temperature: float, floor: f
 SPLIT_TEXT = {
     "digits": ("the training script's validation split: the last 5,000 images of MNIST train",
                "MNIST test (10,000 images)"),
-    "flowers": ("5-fold stratified cross-fitting on the 735 validation photos (served T fitted on all 735)",
+    "flowers": ("the 735 validation photos, cross-fitted in 5 stratified folds (the served T on all 735)",
                 "the 735 validation photos, out-of-fold probabilities (each fold scaled with a T fitted on the "
                 "other four)"),
     "sentiment": ("the 2,500 validation reviews held out of IMDB train by the training script (seed 1337)",

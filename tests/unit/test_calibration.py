@@ -119,9 +119,10 @@ def test_reliability_chart_draws_both_versions_and_the_counts():
     after = calibration.reliability_bins(calibration.scaled(outputs, 0.5), labels)
     chart = calibration.reliability_chart(before, after)
     assert isinstance(chart, alt.VConcatChart)
+    frame = calibration.reliability_frame(before, after)
+    assert (frame["bar_start"] < frame["bar_end"]).all()
     spec = json.dumps(chart.to_dict())
     assert "before calibration" in spec and "after calibration" in spec and '"count"' in spec
-    frame = calibration.reliability_frame(before, after)
     assert frame.groupby("version")["count"].sum().tolist() == [2000, 2000]
 
 
