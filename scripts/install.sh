@@ -50,13 +50,14 @@ pick_python() {  # $PYTHON, else the newest supported interpreter on PATH
 
 make_venv() {
   if [ -x "$venv/bin/python" ]; then
-    local existing wanted=""
+    local existing chosen wanted=""
     existing="$(version_of "$venv/bin/python")"
     is_supported "$existing" || refuse "$venv has Python ${existing:-that does not run}; remove $venv to recreate it."
     if [ -n "${PYTHON:-}" ]; then
-      wanted="$(version_of "$(pick_python)")"
+      chosen="$(pick_python)"
+      wanted="$(version_of "$chosen")"
     fi
-    if [ -n "${wanted:-}" ] && [ "$wanted" != "$existing" ]; then
+    if [ -n "$wanted" ] && [ "$wanted" != "$existing" ]; then
       echo "$venv has Python $existing, not $wanted: remove it, or keep both with VENV=.venv-$wanted." >&2
       exit 1
     fi

@@ -46,7 +46,7 @@ def test_the_hosted_set_pins_what_the_full_serving_set_pins():
 def test_the_dockerfile_installs_the_hosted_set_only():
     dockerfile = (paths.REPO_ROOT / "Dockerfile").read_text()
     installs = re.findall(r"pip install .*", dockerfile)
-    assert installs == ["pip install -r app/requirements.txt"], installs
+    assert installs == ["pip install --require-hashes -r app/requirements.lock"], installs
 
 
 # The locks: one per requirements set, every package pinned with hashes, written by scripts/lock.sh.
