@@ -2,6 +2,7 @@
 # Create a virtual environment (once) and install a requirements set into it from its lock, which pins every
 # package with its hashes (requirements.txt -> requirements.lock; scripts/lock.sh writes the locks).
 # Usage: bash scripts/install.sh requirements.txt|requirements-dev.txt|app/requirements.txt
+#        bash scripts/install.sh --which-python   (prints the interpreter a new environment would get)
 #   PYTHON=/path/to/python3.x   the interpreter for a new environment (default: the newest supported one found)
 #   VENV=dir                    the environment (default: .venv)
 #   INSTALLER=pip|uv            force an installer (default: uv, from PATH or installed into the environment
@@ -88,6 +89,10 @@ install_with_pip() {  # [lock]
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "${1:-$lock}"
 }
 
+if [ "$requirements" = --which-python ]; then
+  pick_python
+  exit
+fi
 [ -f "$lock" ] || { echo "No lock $lock for $requirements (bash scripts/lock.sh writes it)." >&2; exit 1; }
 make_venv
 if [ "${INSTALLER:-uv}" = uv ]; then
