@@ -640,7 +640,11 @@ async def upload_and_wait(page, uploader, image: Path, timeout_ms: float) -> str
         f'[data-testid="stAlertContentWarning"], [data-testid="stAlertContentError"], {EXCEPTION_BOX}'))
     await answer.first.wait_for(timeout=timeout_ms)
     if await page.get_by_text(RESULT_MARKER).count():
-        return "prediction: " + (await page.locator('[data-testid="stMetricValue"]').first.inner_text()).strip()
+        metric = page.locator('[data-testid="stMetricValue"]')
+        if await metric.count():
+            return "prediction: " + (await metric.first.inner_text()).strip()
+        # Flowers shows a "not sure" warning instead of a metric when no class is likely enough.
+        return "prediction, not sure: " + (await answer.first.inner_text()).strip().splitlines()[0]
     return "refused: " + (await answer.first.inner_text()).strip().splitlines()[0]
 
 
