@@ -644,8 +644,17 @@ async def upload_and_wait(page, uploader, image: Path, timeout_ms: float) -> str
         if await metric.count():
             return "prediction: " + (await metric.first.inner_text()).strip()
         # Flowers shows a "not sure" warning instead of a metric when no class is likely enough.
-        return "prediction, not sure: " + (await answer.first.inner_text()).strip().splitlines()[0]
-    return "refused: " + (await answer.first.inner_text()).strip().splitlines()[0]
+        return "prediction, not sure: " + await alert_text(page)
+    return "refused: " + await alert_text(page)
+
+
+async def alert_text(page) -> str:
+    """The first line of the page's first warning or error, without its icon's name."""
+    alert = page.locator('[data-testid="stAlertContentWarning"], [data-testid="stAlertContentError"], '
+                         f'{EXCEPTION_BOX}').first
+    text = alert.locator('[data-testid="stMarkdownContainer"]')
+    shown = await (text.first if await text.count() else alert).inner_text(timeout=5000)
+    return (shown.strip().splitlines() or ["(no text)"])[0]
 
 
 async def upload_at_once(browser, server: LiveServer, page_name: str, image: Path, visitors: int,
