@@ -644,7 +644,9 @@ async def upload_and_wait(page, uploader, image: Path, timeout_ms: float) -> str
         if await metric.count():
             return "prediction: " + (await metric.first.inner_text()).strip()
         # Flowers shows a "not sure" warning instead of a metric when no class is likely enough.
-        return "prediction, not sure: " + await alert_text(page)
+        if await page.locator('[data-testid="stAlertContentWarning"]').count():
+            return "prediction, not sure: " + await alert_text(page)
+        return "prediction shown"
     return "refused: " + await alert_text(page)
 
 
