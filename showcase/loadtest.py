@@ -577,7 +577,33 @@ def measure_capacity(load: bool = True, uploads: bool = True, session_counts: Se
             figures["upload_memory"] = await upload_task[0]
         return figures
 
-    return asyncio.run(both())
+    return run_coroutine(both)
+
+
+def run_coroutine(make_coroutine: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a coroutine to its end, from plain code or from a thread whose event loop is already running.
+
+    Sync Playwright (the browser tests' fixtures) keeps an event loop running in the main thread, where
+    ``asyncio.run`` refuses to start a second one; a thread of its own then runs it.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(make_coroutine())
+        except BaseException as error:  # Re-raised in the calling thread below.
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="loadtest")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def run_sessions(base_url: str, sessions: int, interactions_per_session: int = 1,
@@ -592,7 +618,7 @@ def run_sessions(base_url: str, sessions: int, interactions_per_session: int = 1
                 await browser.close()
         return summarise(result)
 
-    return asyncio.run(main())
+    return run_coroutine(main)
 
 
 # ---------------------------------------------------------------------------------------------------------------
