@@ -38,6 +38,11 @@ def click_run(app: AppTest, formats: list[str]) -> None:
     assert not app.exception, app.exception
 
 
+def live_run_warnings(app: AppTest) -> list[str]:
+    """The page's warnings, less the capacity section's missed targets (from the committed benchmark)."""
+    return [warning.value for warning in app.warning if not warning.value.startswith("**Missed:")]
+
+
 def texts(elements) -> str:
     return " ".join(str(element.value) for element in elements)
 
@@ -92,8 +97,9 @@ def test_skipped_measurements_fold_into_one_warning(monkeypatch):
     app.run()
     assert not app.exception, app.exception
     assert live_formats(app) == ["TFLite fp32 (LiteRT)"]
-    assert len(app.warning) == 1, [warning.value for warning in app.warning]
-    warning = app.warning[0].value
+    warnings = live_run_warnings(app)
+    assert len(warnings) == 1, warnings
+    warning = warnings[0]
     assert warning.startswith("2 measurements skipped or failed: ")
     assert "SavedModel (TensorFlow) is turned off on this server (SHOWCASE_FORMATS) — digits; " in warning
 
