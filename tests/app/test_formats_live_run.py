@@ -8,9 +8,8 @@ and ONNX, measured in subprocesses).
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from showcase import live_benchmark, paths
-
-ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
+from showcase import live_benchmark
+from tests.app.test_formats_app import open_formats_page
 
 
 @pytest.fixture(autouse=True)
@@ -18,15 +17,6 @@ def no_run_left_over():
     live_benchmark.LIVE.stop_active("the test ended")
     yield
     live_benchmark.LIVE.stop_active("the test ended")
-
-
-def open_formats_page() -> AppTest:
-    app = AppTest.from_file(ENTRY, default_timeout=180)
-    app.run()
-    app.switch_page("pages/formats.py")
-    app.run()
-    assert not app.exception, app.exception
-    return app
 
 
 def click_run(app: AppTest, formats: list[str]) -> None:
