@@ -26,7 +26,7 @@ PAGES = [
     ("flowers", "Flowers", ":material/local_florist:", "flowers"),
     ("sentiment", "Sentiment", ":material/reviews:", "sentiment"),
     ("forecast", "Stock forecast", ":material/show_chart:", "forecast"),
-    ("anomaly", "Anomaly detection", ":material/troubleshoot:", "autoencoder"),
+    ("anomaly", "Anomaly detection", ":material/troubleshoot:", "anomaly"),
     ("gan", "Digit GAN", ":material/auto_awesome:", "gan"),
     ("formats", "Formats compared", ":material/speed:", None),
 ]

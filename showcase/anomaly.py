@@ -1,6 +1,6 @@
 """Anomaly detection with an autoencoder: scores, corruptions, thresholds and detection metrics.
 
-The autoencoder (``training/train_autoencoder.py``) learns to reconstruct handwritten digits. Whatever it
+The autoencoder (``training/train_anomaly.py``) learns to reconstruct handwritten digits. Whatever it
 cannot reconstruct well is unlike the digits it was trained on. Everything here is a pure NumPy function
 shared by the training script (evaluation), the app (serving) and the tests, so that a score means the
 same thing everywhere and for every serving format:

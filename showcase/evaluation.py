@@ -85,7 +85,7 @@ def _sentiment_accuracy(outputs, arrays):
     return float(np.mean((probabilities >= 0.5) == arrays["targets"]))
 
 
-def _autoencoder(entry):
+def _anomaly(entry):
     from showcase.preprocessing.digits import to_model_input
 
     if not (datasets.FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
@@ -96,7 +96,7 @@ def _autoencoder(entry):
     return {"inputs": to_model_input(images), "targets": np.repeat([0, 1], [len(x_test[::20]), len(fashion[::20])])}
 
 
-def _autoencoder_auc(outputs, arrays):
+def _anomaly_auc(outputs, arrays):
     from showcase import anomaly
 
     scores = anomaly.reconstruction_error(arrays["inputs"], outputs)
@@ -140,8 +140,8 @@ SUBSETS = {
     "digits": Subset("accuracy", True, "1,000 MNIST test digits (every 10th)", _digits, _accuracy),
     "flowers": Subset("accuracy", True, "147 validation photos (every 5th of the fixed split)", _flowers, _accuracy),
     "sentiment": Subset("accuracy", True, "1,000 IMDB test reviews (every 25th)", _sentiment, _sentiment_accuracy),
-    "autoencoder": Subset("roc_auc", True, "500 MNIST vs 500 Fashion-MNIST test images (every 20th)",
-                          _autoencoder, _autoencoder_auc),
+    "anomaly": Subset("roc_auc", True, "500 MNIST vs 500 Fashion-MNIST test images (every 20th)",
+                      _anomaly, _anomaly_auc),
     "forecast": Subset("pinball_loss", False, "all 2012–2013 test windows of the 4 stocks (normalised units)",
                        _forecast, _forecast_pinball),
     "gan": Subset("digit_accuracy", True, "500 generated digits (50 per digit, seed 2026) read by the Digits "

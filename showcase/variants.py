@@ -84,7 +84,7 @@ def _generator_inputs(entry: dict[str, Any]) -> np.ndarray:
 # Representative inputs for int8 calibration, per model.
 CALIBRATION_INPUTS = {
     "digits": _digit_samples,
-    "autoencoder": _digit_samples,
+    "anomaly": _digit_samples,
     "flowers": _flower_samples,
     "sentiment": _sentiment_samples,
     "forecast": _forecast_training_windows,

@@ -27,7 +27,7 @@ st.write(
     "recipe (crop to the ink, scale to 20 px, centre); 28×28 greyscale images are already in MNIST's layout and "
     "are used as they are."
 )
-entry = ui.model_entry_or_stop("autoencoder")
+entry = ui.model_entry_or_stop("anomaly")
 
 
 def sample_choices() -> dict[str, object]:
@@ -139,7 +139,7 @@ with right:
                 "rebuilds it.", icon=":material/draw:")
     else:
         model_input = to_model_input(corrupt(prepared, corruption))
-        predictor = ui.predictor_or_stop("autoencoder", format_name)
+        predictor = ui.predictor_or_stop("anomaly", format_name)
         reconstruction, milliseconds = ui.timed_predict(predictor, model_input)
         score = float(anomaly.reconstruction_error(model_input, reconstruction)[0])
         extra = entry["extra"]

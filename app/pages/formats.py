@@ -102,7 +102,7 @@ else:
             "- **load** includes importing the runtime (TensorFlow for SavedModel) in a fresh process; "
             "**memory growth** is that process's resident memory after loading and running the model.\n"
             "- **metric** is the model's own: accuracy (classifiers, GAN digits read correctly), ROC-AUC "
-            "(autoencoder, digits vs Fashion-MNIST), pinball loss (forecast, lower is better), measured "
+            "(anomaly, digits vs Fashion-MNIST), pinball loss (forecast, lower is better), measured "
             "with each format on the same fixed subset as SavedModel."
         )
 

@@ -21,12 +21,12 @@ NOISE_SAMPLE = paths.SAMPLES_DIR / "anomaly" / "uniform_noise.png"
 
 @pytest.fixture(scope="module")
 def entry():
-    return manifest_lib.model_entry("autoencoder")
+    return manifest_lib.model_entry("anomaly")
 
 
 @pytest.fixture(scope="module")
 def predictors(entry):
-    return {name: runtime.load("autoencoder", name) for name in entry["artifacts"]}
+    return {name: runtime.load("anomaly", name) for name in entry["artifacts"]}
 
 
 def threshold_for(entry, format_name):
@@ -52,7 +52,7 @@ def clean_digits():
 
 def test_manifest_entry_is_valid_and_complete(entry):
     schema = json.loads(manifest_lib.SCHEMA_PATH.read_text())
-    jsonschema.validate({"schema_version": 1, "models": {"autoencoder": entry}}, schema)
+    jsonschema.validate({"schema_version": 1, "models": {"anomaly": entry}}, schema)
     assert entry["page"] == "anomaly"
     assert set(FP32_FORMATS) <= set(entry["artifacts"])
     values = entry["metrics"]["values"]
@@ -124,7 +124,7 @@ def fashion_test():
 @pytest.mark.shared_data
 def test_detection_quality_recomputed_from_the_committed_artifacts(predictors, entry, mnist_test, fashion_test):
     """Rebuild the evaluation sets as the training script does and check the manifest's figures."""
-    from train_autoencoder import anomaly_sets
+    from train_anomaly import anomaly_sets
 
     images = mnist_test[0]
     digits = to_model_input(images)[..., 0]

@@ -77,7 +77,7 @@ def test_subsets_that_need_no_download_score_the_reference_format(model_name):
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize("model_name, floor", [("digits", 0.99), ("flowers", 0.88), ("sentiment", 0.87),
-                                               ("autoencoder", 0.99)])
+                                               ("anomaly", 0.99)])
 def test_subsets_from_the_shared_data_agree_with_the_held_out_metrics(model_name, floor):
     try:
         result = evaluation.evaluate(model_name, runtime.load(model_name, "tflite"))

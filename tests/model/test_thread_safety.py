@@ -23,7 +23,7 @@ BATCH_SIZES = (1, 3, 1, 2, 4, 1)
 # Predictions per model and format, all threads together, fewer where one call costs more CPU (flowers'
 # MobileNetV2 ~20-30 ms, the autoencoder's and the forecast's slowest formats ~10 ms, a digit ~0.5 ms), so that
 # the whole file stays within about a minute on 2 cores.
-CALLS = {"flowers": 48, "autoencoder": 180, "forecast": 180}
+CALLS = {"flowers": 48, "anomaly": 180, "forecast": 180}
 DEFAULT_CALLS = 300
 
 

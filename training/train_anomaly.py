@@ -1,7 +1,7 @@
 """Anomaly detection: a convolutional autoencoder that learns what handwritten digits look like.
 
 Run:
-    python training/train_autoencoder.py --data ../shared/data/mnist.npz \
+    python training/train_anomaly.py --data ../shared/data/mnist.npz \
         --fashion /usr/share/datasets/fashion-mnist
 
 Without ``--data`` (or ``$MNIST_NPZ``) MNIST is downloaded through ``keras.datasets``; without ``--fashion``
@@ -11,8 +11,8 @@ image (``showcase.anomaly.reconstruction_error``) is its anomaly score. The thre
 percentile of the scores of held-out validation digits. Detection quality is measured on the MNIST test
 digits (normal) against Fashion-MNIST test images and three corruptions of the test digits (anomalies).
 
-Writes models/autoencoder/{savedmodel,model.tflite,model_int8.tflite,model.onnx}, two sample inputs in
-samples/anomaly/, and the "autoencoder" entry of models/manifest.json.
+Writes models/anomaly/{savedmodel,model.tflite,model_int8.tflite,model.onnx}, two sample inputs in
+samples/anomaly/, and the "anomaly" entry of models/manifest.json.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def main() -> None:
     x_validation = digit_preprocessing.to_model_input(x_train_full[-VALIDATION_SIZE:])
     fashion = load_fashion_test(fashion_dir)
     if args.evaluate_only:
-        evaluate_and_record(manifest_lib.model_entry("autoencoder"), x_validation[..., 0], x_test, fashion)
+        evaluate_and_record(manifest_lib.model_entry("anomaly"), x_validation[..., 0], x_test, fashion)
         return
 
     model = build_model()
@@ -197,13 +197,13 @@ def main() -> None:
     train(model, x_train, x_validation, args.epochs)
     training_seconds = stopwatch.seconds
 
-    output_dir = paths.MODELS_DIR / "autoencoder"
+    output_dir = paths.MODELS_DIR / "anomaly"
     calibration = x_train[:512]
     artifacts = export_all(model, output_dir, lambda: np.array_split(calibration, 512))
     write_samples(fashion)
 
     entry = {
-        "name": "autoencoder",
+        "name": "anomaly",
         "title": "Anomaly detection",
         "task": "anomaly detection (reconstruction error)",
         "page": "anomaly",
@@ -232,7 +232,7 @@ def main() -> None:
             "epochs": args.epochs,
             "seed": SEED,
             "batch_size": BATCH_SIZE,
-            "command": "python training/train_autoencoder.py --data ../shared/data/mnist.npz "
+            "command": "python training/train_anomaly.py --data ../shared/data/mnist.npz "
             "--fashion /usr/share/datasets/fashion-mnist",
             "machine": common.machine_description(),
         },
@@ -250,7 +250,7 @@ def evaluate_and_record(entry, x_validation, x_test, fashion) -> None:
     """Score every evaluation set with every format; write metrics, threshold and histograms to the manifest."""
     digits = digit_preprocessing.to_model_input(x_test)[..., 0]
     sets = anomaly_sets(x_test, fashion)
-    scores = {name: evaluate_format(runtime.load("autoencoder", name), x_validation, digits, sets) for name in FORMATS}
+    scores = {name: evaluate_format(runtime.load("anomaly", name), x_validation, digits, sets) for name in FORMATS}
     reference = scores["savedmodel"]
     threshold = anomaly.choose_threshold(reference["validation"])
     metrics = detection_metrics(reference, threshold)
@@ -263,7 +263,7 @@ def evaluate_and_record(entry, x_validation, x_test, fashion) -> None:
 
     # The app feeds drawings and photos through the Digits page's MNIST recipe (crop, rescale to 20 px,
     # recentre); measure what that does to test digits and to Fashion-MNIST when both go through it.
-    savedmodel = runtime.load("autoencoder", "savedmodel")
+    savedmodel = runtime.load("anomaly", "savedmodel")
     recipe_digits = scores_of(savedmodel, np.stack([digit_preprocessing.prepare_digit(image) for image in x_test]))
     recipe_fashion = scores_of(savedmodel, np.stack([digit_preprocessing.prepare_digit(image) for image in fashion]))
     after_recipe = anomaly.detection_report(recipe_digits, recipe_fashion, threshold)
