@@ -1,44 +1,31 @@
 """Entry script: `streamlit run app/streamlit_app.py`.
 
-Navigation lists only the pages that exist and whose model the manifest holds, so a fork that has not
-trained every model still gets a working app.
+Navigation lists Home, one page per model of the registry (``showcase.tasks``) whose page exists and whose
+model the manifest holds, then Formats, so a fork that has not trained every model still gets a working app.
+Streamlit puts this file's folder on ``sys.path``, so pages import the shared ``ui`` module beside it; the
+``showcase`` package is installed (``pip install -e .``, done by ``scripts/install.sh``).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import streamlit as st
+import ui
 
-APP_DIR = Path(__file__).resolve().parent
-# Pages import the shared `ui` module beside this file, and the `showcase` package at the repository root.
-for folder in (APP_DIR, APP_DIR.parent):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from showcase import tasks
 
-import ui  # noqa: E402
-
-# (page file in app/pages, title, icon, model it needs in the manifest or None)
-PAGES = [
-    ("home", "Home", ":material/home:", None),
-    ("digits", "Digits", ":material/draw:", "digits"),
-    ("flowers", "Flowers", ":material/local_florist:", "flowers"),
-    ("sentiment", "Sentiment", ":material/reviews:", "sentiment"),
-    ("forecast", "Stock forecast", ":material/show_chart:", "forecast"),
-    ("anomaly", "Anomaly detection", ":material/troubleshoot:", "anomaly"),
-    ("gan", "Digit GAN", ":material/auto_awesome:", "gan"),
-    ("formats", "Formats compared", ":material/speed:", None),
-]
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
 def available_pages() -> list[st.Page]:
     models = ui.manifest()["models"]
-    pages = []
-    for file_name, title, icon, model in PAGES:
-        path = APP_DIR / "pages" / f"{file_name}.py"
-        if path.exists() and (model is None or model in models):
-            pages.append(st.Page(path, title=title, icon=icon, default=file_name == "home"))
+    pages = [st.Page(PAGES_DIR / "home.py", title="Home", icon=":material/home:", default=True)]
+    for model in tasks.MODELS:
+        path = PAGES_DIR / f"{model.name}.py"
+        if path.exists() and model.name in models:
+            pages.append(st.Page(path, title=model.title, icon=model.icon))
+    pages.append(st.Page(PAGES_DIR / "formats.py", title="Formats compared", icon=":material/speed:"))
     return pages
 
 

@@ -15,10 +15,11 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from showcase import manifest as manifest_lib
 from showcase import calibration, formats, paths, runtime
+from showcase import manifest as manifest_lib
+from showcase.formats import FORMAT_LABELS, TFLITE
 
-DEFAULT_FORMAT = "tflite"
+DEFAULT_FORMAT = TFLITE
 
 
 def _use_the_entry_scripts_navigation() -> None:
@@ -135,7 +136,7 @@ def format_selector(entry: dict[str, Any], key: str) -> str:
     default = default_format(entry)
 
     def label(name: str) -> str:
-        text = f"{manifest_lib.FORMAT_LABELS[name]} · {entry['artifacts'][name]['bytes'] / 1e6:.2f} MB"
+        text = f"{FORMAT_LABELS[name]} · {entry['artifacts'][name]['bytes'] / 1e6:.2f} MB"
         if name in latencies:
             text += f" · p50 {latencies[name]:.2f} ms" + (" (fastest)" if name == default else "")
         return text
@@ -241,7 +242,7 @@ def timed_predict(predictor: runtime.Predictor, batch: np.ndarray) -> tuple[np.n
 
 
 def latency_caption(milliseconds: float, format_name: str) -> None:
-    st.caption(f"This prediction took **{milliseconds:.2f} ms** with {manifest_lib.FORMAT_LABELS[format_name]}.")
+    st.caption(f"This prediction took **{milliseconds:.2f} ms** with {FORMAT_LABELS[format_name]}.")
 
 
 def probability_chart(labels: Sequence[str], probabilities: np.ndarray, highlight: str | None = None) -> None:
@@ -285,7 +286,7 @@ def how_this_model_works(entry: dict[str, Any]) -> None:
         per_format = metrics.get("per_format")
         rows = []
         for name, record in entry["artifacts"].items():
-            row = {"format": manifest_lib.FORMAT_LABELS.get(name, name), "size (MB)": round(record["bytes"] / 1e6, 3)}
+            row = {"format": FORMAT_LABELS.get(name, name), "size (MB)": round(record["bytes"] / 1e6, 3)}
             row.update((per_format or {}).get(name, {}))
             rows.append(row)
         st.markdown("**Artifacts** (metrics measured on the same held-out split with each format):")
@@ -306,14 +307,14 @@ def calibration_section(entry: dict[str, Any]) -> None:
     reference = record["fitted_on"]["reference_format"]
     st.markdown(
         f"**Calibrated confidences.** The confidences shown are temperature-scaled: the model's logits are divided "
-        f"by T ({record['temperature']:.3g} in {manifest_lib.FORMAT_LABELS.get(reference, reference)}, "
+        f"by T ({record['temperature']:.3g} in {FORMAT_LABELS.get(reference, reference)}, "
         f"{'sharper' if record['temperature'] < 1 else 'softer'} than the raw output; each format has its own T "
         f"below), which changes no predicted class. T was fitted on {record['fitted_on']['split']} "
         f"(n = {record['fitted_on']['n']:,}); the figures below are measured on {record['report_split']['split']} "
         f"(n = {record['report_split']['n']:,}). ECE is the gap between confidence and accuracy, averaged over "
         f"{record['bins']} equal-width confidence bins (0 is perfect)."
     )
-    rows = [{"format": manifest_lib.FORMAT_LABELS.get(name, name), "T": figures["temperature"],
+    rows = [{"format": FORMAT_LABELS.get(name, name), "T": figures["temperature"],
              "ECE before": figures["before"]["ece"], "ECE after": figures["after"]["ece"],
              "Brier before": figures["before"]["brier"], "Brier after": figures["after"]["brier"],
              "NLL before": figures["before"]["nll"], "NLL after": figures["after"]["nll"],
@@ -323,7 +324,7 @@ def calibration_section(entry: dict[str, Any]) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True,
                  column_config={"ECE before": percent, "ECE after": percent, "accuracy": percent})
     names = [name for name in entry["artifacts"] if name in record["per_format"]]
-    for tab, name in zip(st.tabs([manifest_lib.FORMAT_LABELS.get(name, name) for name in names]), names):
+    for tab, name in zip(st.tabs([FORMAT_LABELS.get(name, name) for name in names]), names):
         reliability = record["per_format"][name]["reliability"]
         tab.altair_chart(calibration.reliability_chart(reliability["before"], reliability["after"]), width="content")
     st.caption("Reliability diagram: each point is one confidence bin, at its mean confidence and its accuracy; "

@@ -100,3 +100,9 @@ if [ "${INSTALLER:-uv}" = uv ]; then
 else
   install_with_pip
 fi
+# The project itself, editable: `import showcase` works from any folder (the app, training scripts, tests).
+if [ "${INSTALLER:-uv}" = uv ] && uv="$(find_uv)" && [ -n "$uv" ]; then
+  "$uv" pip install --quiet --python "$venv/bin/python" --no-deps -e .
+else
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+fi

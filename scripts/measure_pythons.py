@@ -52,7 +52,7 @@ import sys, time
 start = time.perf_counter()
 from streamlit.testing.v1 import AppTest
 sys.path.insert(0, {root!r})
-from showcase import flowers
+from showcase.tasks import flowers
 app = AppTest.from_file({root!r} + "/app/streamlit_app.py", default_timeout=120)
 app.run()
 app.switch_page("pages/flowers.py")

@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from showcase import manifest as manifest_lib  # noqa: E402
 from showcase import runtime  # noqa: E402
+from showcase.formats import SAVEDMODEL
 
 BATCH = 2
 SEED = 16
@@ -31,7 +32,7 @@ SMALLEST_TOLERANCE = 1e-5
 
 
 def light_formats(entry: dict) -> list[str]:
-    return [name for name in entry["artifacts"] if name != "savedmodel"]
+    return [name for name in entry["artifacts"] if name != SAVEDMODEL]
 
 
 def sample_input(entry: dict, rng: np.random.Generator) -> np.ndarray:
@@ -93,7 +94,7 @@ def open_page(name: str):
 
 def visit_pages() -> dict:
     """Every page in AppTest, with one prediction on each model page."""
-    from showcase import flowers
+    from showcase.tasks import flowers
 
     apps = {"home": open_page("home")}
     app = apps["digits"] = open_page("digits")

@@ -38,22 +38,11 @@ import numpy as np
 
 from showcase import evaluation, paths, runtime, variants
 from showcase import manifest as manifest_lib
-from showcase.formats import runtime_installed, unavailable_reason
+from showcase.formats import FORMAT_LABELS, SAVEDMODEL, runtime_installed, unavailable_reason
 
 WARMUP_RUNS = 20
 BATCH_SIZE = 32
-REFERENCE_FORMAT = "savedmodel"
-
-
-def example_batch(entry: dict[str, Any], batch_size: int = 1, seed: int = 0) -> np.ndarray:
-    """Random inputs shaped and ranged as the manifest's input spec says."""
-    spec = entry["input"]
-    shape = [batch_size] + [dimension or 1 for dimension in spec["shape"][1:]]
-    low, high = spec["range"]
-    generator = np.random.default_rng(seed)
-    if np.issubdtype(np.dtype(spec["dtype"]), np.integer):
-        return generator.integers(int(low), int(high) + 1, size=shape).astype(spec["dtype"])
-    return generator.uniform(low, high, size=shape).astype(spec["dtype"])
+REFERENCE_FORMAT = SAVEDMODEL
 
 
 def resident_megabytes() -> float:
@@ -74,7 +63,7 @@ def available_formats(model_name: str, manifest: dict[str, Any] | None = None) -
     """The model's committed formats and its built variants, in the pages' order."""
     entry = manifest_lib.model_entry(model_name, manifest)
     present = set(entry["artifacts"]) | set(variants.built_variants(model_name, manifest))
-    return [name for name in manifest_lib.FORMAT_LABELS if name in present]
+    return [name for name in FORMAT_LABELS if name in present]
 
 
 def measure(model_name: str, format_name: str, runs: int = 300, time_limit: float = 60.0,
@@ -86,7 +75,7 @@ def measure(model_name: str, format_name: str, runs: int = 300, time_limit: floa
     predictor = variants.load(model_name, format_name)
     load_seconds = time.perf_counter() - start
 
-    single = example_batch(entry)
+    single = runtime.example_batch(entry)
     start = time.perf_counter()
     predictor.predict(single)
     first_inference_ms = (time.perf_counter() - start) * 1000
@@ -100,7 +89,7 @@ def measure(model_name: str, format_name: str, runs: int = 300, time_limit: floa
         predictor.predict(single)
         latencies.append((time.perf_counter() - start) * 1000)
 
-    batch = example_batch(entry, BATCH_SIZE)
+    batch = runtime.example_batch(entry, BATCH_SIZE)
     predictor.predict(batch)
     batch_runs = max(3, min(50, runs // 10))
     start = time.perf_counter()
@@ -384,7 +373,7 @@ def run_benchmark(
         "models": {},
     }
     chosen = [name for name in manifest["models"] if not models or name in models]
-    wanted = [name for name in manifest_lib.FORMAT_LABELS if not formats or name in formats]
+    wanted = [name for name in FORMAT_LABELS if not formats or name in formats]
     # (model, None) builds the model's variants, then (model, format) measures one format.
     steps = [step for model_name in chosen for step in [(model_name, None)] + [(model_name, f) for f in wanted]]
     for done, (model_name, format_name) in enumerate(steps):
@@ -396,14 +385,14 @@ def run_benchmark(
             missing = set(wanted) & set(to_build) - set(variants.built_variants(model_name, manifest))
             if missing and not (deadline and time.perf_counter() > deadline):
                 model_results["variants_error"] = (
-                    build_variants(model_name) if runtime_installed("savedmodel")
+                    build_variants(model_name) if runtime_installed(SAVEDMODEL)
                     else "building them needs TensorFlow's converter, and TensorFlow is not installed here"
                 )
             continue
         if format_name not in available_formats(model_name, manifest):
             continue
         if progress:
-            progress(done, len(steps), f"{model_name}: {manifest_lib.FORMAT_LABELS[format_name]}")
+            progress(done, len(steps), f"{model_name}: {FORMAT_LABELS[format_name]}")
         if deadline and time.perf_counter() > deadline:
             figures = {"skipped": f"the {time_budget:.0f} s time budget ran out"}
         elif unavailable_reason(format_name):

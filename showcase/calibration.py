@@ -11,7 +11,7 @@ Serving applies it through one function, ``scaled(outputs, T)``, with the temper
 format from the manifest (``temperature(entry, format)``; each served format has its own, since full-int8
 outputs step by 1/256 and are floored at half a step before taking logs). ``calibrated(predictor, entry)``
 wraps an image classifier's runtime predictor so that its ``predict`` returns calibrated probabilities.
-The sentiment model scores a review in chunks and averages their probabilities, so ``showcase.text``
+The sentiment model scores a review in chunks and averages their probabilities, so ``showcase.tasks.sentiment``
 scales the review's mean instead: a review's label never changes, and a one-chunk review's word shares
 are its calibrated logit split exactly. The exported models output
 probabilities (softmax, or a sigmoid for the sentiment model's single output), so their logits are
@@ -106,7 +106,7 @@ class CalibratedPredictor:
 
 def calibrated(predictor, entry: dict[str, Any] | None):
     """An image classifier's predictor wrapped to return calibrated probabilities; ``predictor`` itself for a
-    model without a temperature or one calibrated after averaging its outputs (sentiment, see ``showcase.text``)."""
+    model without a temperature or one calibrated after averaging its outputs (sentiment, see ``showcase.tasks.sentiment``)."""
     value = temperature(entry, predictor.format_name)
     if value == 1.0 or not scales_outputs(entry):
         return predictor
@@ -259,11 +259,11 @@ def item_probabilities(outputs: np.ndarray, temperature_value: float, owner: np.
     """Calibrated probabilities per scored item.
 
     For a model that scores a text in chunks (sentiment), ``owner`` gives each output row's item and the
-    item's probability is the mean of its chunks' probabilities, then scaled, as ``showcase.text`` computes it.
+    item's probability is the mean of its chunks' probabilities, then scaled, as ``showcase.tasks.sentiment`` computes it.
     """
     if owner is None:
         return scaled(outputs, temperature_value, floor)
-    from showcase.text import average_by_owner
+    from showcase.tasks.sentiment import average_by_owner
 
     means = average_by_owner(np.asarray(outputs)[:, 0].astype(np.float64), owner, count)
     return scaled(means[:, None], temperature_value)

@@ -40,6 +40,7 @@ import numpy as np
 
 from showcase import bench, runtime
 from showcase import manifest as manifest_lib
+from showcase.formats import ONNX, TFLITE
 
 STRATEGIES = ("lock", "pool1", "pool2", "pool4", "thread-local", "onnx-shared")
 POOL_SIZES = {"pool1": 1, "pool2": 2, "pool4": 4}
@@ -80,8 +81,8 @@ class ThreadLocalPredictor:
 def make_predictor(model_name: str, strategy: str) -> Any:
     entry = manifest_lib.model_entry(model_name)
     if strategy == "onnx-shared":
-        return runtime.load(model_name, "onnx")
-    path = manifest_lib.artifact_path(entry, "tflite")
+        return runtime.load(model_name, ONNX)
+    path = manifest_lib.artifact_path(entry, TFLITE)
     if strategy == "thread-local":
         return ThreadLocalPredictor(path)
     if strategy == "lock":
@@ -123,7 +124,7 @@ def run_threads(predictor: Any, batch: np.ndarray, threads: int, seconds: float)
 
 def measure_strategies(model_name: str, strategies: list[str], thread_counts: list[int], seconds: float,
                        rounds: int) -> list[dict[str, Any]]:
-    batch = bench.example_batch(manifest_lib.model_entry(model_name), batch_size=1)
+    batch = runtime.example_batch(manifest_lib.model_entry(model_name), batch_size=1)
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     created: dict[tuple[str, int], int | None] = {}
     for _ in range(rounds):
@@ -145,8 +146,8 @@ def measure_strategies(model_name: str, strategies: list[str], thread_counts: li
 def latency_beside_a_big_batch(predictor: Any, entry: dict[str, Any], seconds: float, big_batch: int
                                ) -> dict[str, float]:
     """Batch-1 latency of one caller while another predicts big batches back to back (a CSV being scored, say)."""
-    small = bench.example_batch(entry, batch_size=1)
-    big = bench.example_batch(entry, batch_size=big_batch, seed=1)
+    small = runtime.example_batch(entry, batch_size=1)
+    big = runtime.example_batch(entry, batch_size=big_batch, seed=1)
     predictor.predict(small)
     predictor.predict(big)
     stop = threading.Event()
@@ -183,8 +184,8 @@ def measure_blocking(model_name: str, strategies: list[str], seconds: float, rou
 def interpreter_megabytes(model_name: str, extra: int = 4) -> dict[str, float]:
     """Resident memory of the first TFLite interpreter and the mean of each of ``extra`` more."""
     entry = manifest_lib.model_entry(model_name)
-    path = manifest_lib.artifact_path(entry, "tflite")
-    batch = bench.example_batch(entry, batch_size=1)
+    path = manifest_lib.artifact_path(entry, TFLITE)
+    batch = runtime.example_batch(entry, batch_size=1)
     slots = []
     before = bench.resident_megabytes()
     slots.append(runtime.InterpreterSlot(path))
@@ -194,7 +195,7 @@ def interpreter_megabytes(model_name: str, extra: int = 4) -> dict[str, float]:
         slots.append(runtime.InterpreterSlot(path))
         slots[-1].predict(batch)
     after = bench.resident_megabytes()
-    return {"model": model_name, "file_mb": entry["artifacts"]["tflite"]["bytes"] / 1e6,
+    return {"model": model_name, "file_mb": entry["artifacts"][TFLITE]["bytes"] / 1e6,
             "first_mb": first - before, "per_extra_mb": (after - first) / extra}
 
 

@@ -77,7 +77,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
 
 def _header_fields(text: str, delimiter: str) -> int:
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
+    # The first line ends at any line break a spreadsheet writes, a lone carriage return included.
+    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
     return len(header)
 
 

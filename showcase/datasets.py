@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from showcase import paths
-from showcase.preprocessing.flowers import LABELS as FLOWER_LABELS
 
 # Relative path under the shared data folder -> file name in the Keras download cache.
 MNIST = ("data/mnist.npz", "mnist.npz")
 FLOWER_PHOTOS = ("data/flower_photos.tgz", "flower_photos.tgz")
 IMDB = ("data/aclImdb_v1_labeled.tar.gz", "aclImdb_v1.tar.gz")
+# The tf_flowers archive's class folders, in the order the flowers model numbers its classes.
+FLOWER_CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 # Debian's dataset-fashion-mnist package.
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 # A member such as aclImdb/test/pos/123_9.txt: split, label, review id, star rating.
@@ -47,7 +48,7 @@ def flower_photos(path: Path) -> dict[str, bytes]:
     with tarfile.open(path) as archive:
         for member in archive:
             parts = member.name.split("/")
-            if member.isfile() and len(parts) == 3 and parts[1] in FLOWER_LABELS and parts[2].lower().endswith(".jpg"):
+            if member.isfile() and len(parts) == 3 and parts[1] in FLOWER_CLASSES and parts[2].lower().endswith(".jpg"):
                 photos[f"{parts[1]}/{parts[2]}"] = archive.extractfile(member).read()
     if not photos:
         raise ValueError(f"{path} holds no flower_photos/<class>/*.jpg files; is it the tf_flowers archive?")
@@ -73,6 +74,6 @@ def imdb(path: Path) -> dict[str, tuple[list[str], np.ndarray]]:
 
 def fashion_mnist_test(folder: Path) -> np.ndarray:
     """The 10,000 Fashion-MNIST test images, uint8 (10000, 28, 28), white objects on black like MNIST."""
-    from showcase.anomaly import read_idx_images
+    from showcase.tasks.anomaly import read_idx_images
 
     return read_idx_images((Path(folder) / "t10k-images-idx3-ubyte.gz").read_bytes())

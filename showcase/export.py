@@ -19,6 +19,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from showcase.formats import ONNX, ONNX_INT8, SAVEDMODEL, TFLITE, TFLITE_DYNAMIC, TFLITE_FP16, TFLITE_INT8
+
 
 def export_savedmodel(model, directory: Path) -> Path:
     shutil.rmtree(directory, ignore_errors=True)
@@ -100,12 +102,12 @@ def export_onnx_int8(onnx_path: Path, path: Path, calibration_batches: Iterable[
 
 
 VARIANT_FILES = {
-    "tflite_fp16": "model_fp16.tflite",
-    "tflite_dynamic": "model_dynamic_int8.tflite",
-    "onnx_int8": "model_int8.onnx",
+    TFLITE_FP16: "model_fp16.tflite",
+    TFLITE_DYNAMIC: "model_dynamic_int8.tflite",
+    ONNX_INT8: "model_int8.onnx",
 }
 # A serving format that ``export_variants`` can also write, for a model whose training script did not keep it.
-OPTIONAL_SERVING_FILES = {"tflite_int8": "model_int8.tflite"}
+OPTIONAL_SERVING_FILES = {TFLITE_INT8: "model_int8.tflite"}
 
 
 def export_variants(
@@ -123,10 +125,10 @@ def export_variants(
     """
     output_dir.mkdir(parents=True, exist_ok=True)
     writers = {
-        "tflite_fp16": lambda path: export_tflite_fp16(savedmodel_dir, path),
-        "tflite_dynamic": lambda path: export_tflite_dynamic_range(savedmodel_dir, path),
-        "onnx_int8": lambda path: export_onnx_int8(onnx_path, path, calibration_batches()),
-        "tflite_int8": lambda path: export_tflite_int8(savedmodel_dir, path, calibration_batches),
+        TFLITE_FP16: lambda path: export_tflite_fp16(savedmodel_dir, path),
+        TFLITE_DYNAMIC: lambda path: export_tflite_dynamic_range(savedmodel_dir, path),
+        ONNX_INT8: lambda path: export_onnx_int8(onnx_path, path, calibration_batches()),
+        TFLITE_INT8: lambda path: export_tflite_int8(savedmodel_dir, path, calibration_batches),
     }
     files = VARIANT_FILES | OPTIONAL_SERVING_FILES
     return {name: writers[name](output_dir / files[name]) for name in formats or VARIANT_FILES}
@@ -181,12 +183,12 @@ def export_all_from_savedmodel(
     output_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = output_dir / "model.onnx"
     artifacts = {
-        "savedmodel": savedmodel_dir,
-        "tflite": export_tflite(savedmodel_dir, output_dir / "model.tflite"),
-        "onnx": onnx_export(onnx_path) if onnx_export else export_onnx_from_savedmodel(savedmodel_dir, onnx_path),
+        SAVEDMODEL: savedmodel_dir,
+        TFLITE: export_tflite(savedmodel_dir, output_dir / "model.tflite"),
+        ONNX: onnx_export(onnx_path) if onnx_export else export_onnx_from_savedmodel(savedmodel_dir, onnx_path),
     }
     if representative_batches is not None:
-        artifacts["tflite_int8"] = export_tflite_int8(
+        artifacts[TFLITE_INT8] = export_tflite_int8(
             savedmodel_dir, output_dir / "model_int8.tflite", representative_batches
         )
     return artifacts

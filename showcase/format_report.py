@@ -10,10 +10,11 @@ from typing import Any
 
 import pandas as pd
 
-from showcase import manifest as manifest_lib
 from showcase.bench import REFERENCE_FORMAT as REFERENCE
-FP32_TFLITE = "tflite"
-FULL_INT8 = "tflite_int8"
+from showcase.formats import FORMAT_LABELS, TFLITE, TFLITE_INT8
+
+FP32_TFLITE = TFLITE
+FULL_INT8 = TFLITE_INT8
 # The issue's targets for every classifier.
 INT8_MAX_SIZE_SHARE = 0.30  # of the fp32 TFLite file
 INT8_MAX_METRIC_LOSS = 0.01  # one accuracy point
@@ -32,14 +33,14 @@ def rows(benchmarks: dict[str, Any], manifest: dict[str, Any]) -> pd.DataFrame:
             continue
         measured = model_results["formats"]
         # In the pages' order of formats, whatever order the benchmark file merged them in.
-        formats = {name: measured[name] for name in manifest_lib.FORMAT_LABELS if "p50_ms" in measured.get(name, {})}
+        formats = {name: measured[name] for name in FORMAT_LABELS if "p50_ms" in measured.get(name, {})}
         reference = formats.get(REFERENCE)
         for format_name, figures in formats.items():
             metric = figures.get("metric", {})
             records.append({
                 "model": model_name,
                 "format": format_name,
-                "format label": manifest_lib.FORMAT_LABELS.get(format_name, format_name),
+                "format label": FORMAT_LABELS.get(format_name, format_name),
                 "size (MB)": figures["bytes"] / 1e6,
                 "p50 (ms)": figures["p50_ms"],
                 "p95 (ms)": figures["p95_ms"],

@@ -6,7 +6,7 @@ A format is offered when both hold:
   matters for TensorFlow: importing it costs 540–690 MB, and the hosted set (``app/requirements.txt``)
   leaves it out, so SavedModel is not offered there;
 - the operator has not restricted the formats. ``SHOWCASE_FORMATS=tflite,onnx`` (comma-separated names from
-  ``showcase.manifest.FORMAT_LABELS``) offers only those, so that a small host can refuse SavedModel even
+  ``FORMAT_LABELS``) offers only those, so that a small host can refuse SavedModel even
   where TensorFlow is installed. Unknown names are ignored and reported by ``settings_problem``.
 
 Examples::
@@ -21,12 +21,32 @@ import importlib.util
 import os
 from typing import Iterable, Mapping
 
-from showcase.manifest import FORMAT_LABELS
+# Format names: the keys of a manifest entry's ``artifacts`` and of the benchmark's results.
+SAVEDMODEL = "savedmodel"
+TFLITE = "tflite"
+TFLITE_FP16 = "tflite_fp16"
+TFLITE_DYNAMIC = "tflite_dynamic"
+TFLITE_INT8 = "tflite_int8"
+ONNX = "onnx"
+ONNX_INT8 = "onnx_int8"
+
+# Every format the runtime knows, in the order pages list them. The manifest lists the committed serving
+# formats; fp16, dynamic-range and ONNX int8 are the Formats page's variants, built on demand into the
+# cache by ``showcase.variants``.
+FORMAT_LABELS = {
+    SAVEDMODEL: "SavedModel (TensorFlow)",
+    TFLITE: "TFLite fp32 (LiteRT)",
+    TFLITE_FP16: "TFLite fp16 (LiteRT)",
+    TFLITE_DYNAMIC: "TFLite dynamic-range int8 (LiteRT)",
+    TFLITE_INT8: "TFLite full int8 (LiteRT)",
+    ONNX: "ONNX fp32 (ONNX Runtime)",
+    ONNX_INT8: "ONNX int8 (ONNX Runtime)",
+}
 
 ENV_VAR = "SHOWCASE_FORMATS"
 
 # The module each family of formats is served with; a format belongs to the family its name starts with.
-RUNTIME_MODULES = {"savedmodel": "tensorflow", "tflite": "ai_edge_litert", "onnx": "onnxruntime"}
+RUNTIME_MODULES = {SAVEDMODEL: "tensorflow", TFLITE: "ai_edge_litert", ONNX: "onnxruntime"}
 
 
 def runtime_module(format_name: str) -> str:
@@ -81,7 +101,7 @@ def unavailable_reason(format_name: str, environ: Mapping[str, str] | None = Non
         return f"{label} is turned off on this server ({ENV_VAR})."
     if not runtime_installed(format_name):
         # Only TensorFlow is left out on purpose (the hosted set); say why, so that nobody reads it as a bug.
-        why = " (the hosted set leaves it out: importing it takes 540–690 MB)" if format_name == "savedmodel" else ""
+        why = " (the hosted set leaves it out: importing it takes 540–690 MB)" if format_name == SAVEDMODEL else ""
         return f"{label} needs {runtime_module(format_name)}, which is not installed on this server{why}."
     return None
 

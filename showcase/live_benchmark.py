@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from showcase import bench
-from showcase.manifest import FORMAT_LABELS, utc_now
+from showcase.formats import FORMAT_LABELS
+from showcase.manifest import utc_now
 
 ENV_VAR = "SHOWCASE_LIVE_BENCHMARK"
 OFF_VALUES = frozenset({"off", "0", "false", "no"})

@@ -22,20 +22,6 @@ from showcase import paths
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("manifest_schema.json")
 
-# Every format the runtime knows, in the order pages list them. The manifest lists the committed serving
-# formats; fp16, dynamic-range and ONNX int8 are the Formats page's variants, built on demand into the
-# cache by ``showcase.variants``.
-FORMAT_LABELS = {
-    "savedmodel": "SavedModel (TensorFlow)",
-    "tflite": "TFLite fp32 (LiteRT)",
-    "tflite_fp16": "TFLite fp16 (LiteRT)",
-    "tflite_dynamic": "TFLite dynamic-range int8 (LiteRT)",
-    "tflite_int8": "TFLite full int8 (LiteRT)",
-    "onnx": "ONNX fp32 (ONNX Runtime)",
-    "onnx_int8": "ONNX int8 (ONNX Runtime)",
-}
-
-
 def load_manifest(path: Path = paths.MANIFEST_PATH) -> dict[str, Any]:
     """Read the manifest, or return an empty one when no model has been trained yet."""
     if not path.exists():

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from showcase import manifest as manifest_lib
+from showcase.formats import FORMAT_LABELS, ONNX, SAVEDMODEL, TFLITE
 
 # Threads per predictor. Fixed so that latencies are comparable between formats and runs.
 NUM_THREADS = 2
@@ -47,7 +48,7 @@ class Predictor(Protocol):
 
 
 class SavedModelPredictor:
-    format_name = "savedmodel"
+    format_name = SAVEDMODEL
 
     def __init__(self, path: Path):
         import tensorflow as tf  # Lazy: only this format needs TensorFlow.
@@ -165,7 +166,7 @@ class InterpreterPool:
 
 
 class TFLitePredictor:
-    def __init__(self, path: Path, format_name: str = "tflite", pool_size: int | None = None):
+    def __init__(self, path: Path, format_name: str = TFLITE, pool_size: int | None = None):
         self.format_name = format_name
         self._pool = InterpreterPool(path, pool_size or INTERPRETERS_PER_MODEL)
 
@@ -198,7 +199,7 @@ def _dequantize(output: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
 
 
 class OnnxPredictor:
-    format_name = "onnx"
+    format_name = ONNX
     _ONNX_TYPES = {"tensor(float)": np.float32, "tensor(int32)": np.int32, "tensor(int64)": np.int64}
 
     def __init__(self, path: Path):
@@ -221,13 +222,13 @@ class OnnxPredictor:
 
 def open_file(path: Path, format_name: str) -> Predictor:
     """A predictor for one artifact file or SavedModel folder, without the manifest's checks."""
-    if format_name == "savedmodel":
+    if format_name == SAVEDMODEL:
         return SavedModelPredictor(path)
-    if format_name.startswith("tflite"):
+    if format_name.startswith(TFLITE):
         return TFLitePredictor(path, format_name)
-    if format_name.startswith("onnx"):
+    if format_name.startswith(ONNX):
         return OnnxPredictor(path)
-    raise ValueError(f"Unknown format {format_name!r}; expected one of {', '.join(manifest_lib.FORMAT_LABELS)}.")
+    raise ValueError(f"Unknown format {format_name!r}; expected one of {', '.join(FORMAT_LABELS)}.")
 
 
 def load(model_name: str, format_name: str, manifest: dict[str, Any] | None = None) -> Predictor:
@@ -251,3 +252,14 @@ def load(model_name: str, format_name: str, manifest: dict[str, Any] | None = No
             f"The {model_name} model's {format_name} artifact could not be loaded "
             f"({type(error).__name__}: {error}). {rebuild}"
         ) from error
+
+
+def example_batch(entry: dict[str, Any], batch_size: int = 1, seed: int = 0) -> np.ndarray:
+    """Random inputs shaped and ranged as the manifest's input spec says."""
+    spec = entry["input"]
+    shape = [batch_size] + [dimension or 1 for dimension in spec["shape"][1:]]
+    low, high = spec["range"]
+    generator = np.random.default_rng(seed)
+    if np.issubdtype(np.dtype(spec["dtype"]), np.integer):
+        return generator.integers(int(low), int(high) + 1, size=shape).astype(spec["dtype"])
+    return generator.uniform(low, high, size=shape).astype(spec["dtype"])

@@ -56,9 +56,8 @@ def make_image(name: str, scale: float = 1.0) -> bytes:
 
 def run_page(page: str, data: bytes):
     """What the page does with an upload's bytes, up to the model's input."""
-    from showcase import anomaly
     from showcase.imaging import read_image
-    from showcase.preprocessing import digits, flowers
+    from showcase.tasks import anomaly, digits, flowers
 
     if page == "digits":
         return digits.prepare_digit(read_image(data))

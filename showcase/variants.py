@@ -25,80 +25,25 @@ from typing import Any
 
 import numpy as np
 
-from showcase import export
+from showcase import export, paths, runtime, tasks
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime
+from showcase.formats import ONNX, ONNX_INT8, SAVEDMODEL, TFLITE_DYNAMIC, TFLITE_FP16, TFLITE_INT8
 
 VARIANT_FORMATS = tuple(export.VARIANT_FILES)
 OPTIONAL_SERVING_FORMATS = tuple(export.OPTIONAL_SERVING_FILES)
 # Bump when the way variants are made changes, so that cached ones are rebuilt.
 RECIPE_VERSION = 2
 # The committed files each variant is made from.
-SOURCES = {"tflite_fp16": "savedmodel", "tflite_dynamic": "savedmodel", "onnx_int8": "onnx",
-           "tflite_int8": "savedmodel"}
-
-
-def _digit_samples(entry: dict[str, Any]) -> np.ndarray:
-    from PIL import Image
-
-    from showcase.preprocessing.digits import to_model_input
-
-    files = sorted((paths.SAMPLES_DIR / "digits").glob("*.png"))
-    return to_model_input(np.stack([np.asarray(Image.open(file).convert("L")) for file in files]))
-
-
-def _flower_samples(entry: dict[str, Any]) -> np.ndarray:
-    from showcase.preprocessing.flowers import prepare_photo, to_model_input
-
-    files = sorted((paths.SAMPLES_DIR / "flowers").glob("*.jpg"))
-    return to_model_input([prepare_photo(file.read_bytes())[1] for file in files])
-
-
-def _sentiment_samples(entry: dict[str, Any]) -> np.ndarray:
-    from showcase import text
-
-    vocabulary = text.load_vocabulary(entry)
-    reviews = text.read_csv_upload((paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())[0]["review"]
-    return np.concatenate([vocabulary.encode_chunks(review) for review in reviews if review.strip()])
-
-
-def _forecast_training_windows(entry: dict[str, Any]) -> np.ndarray:
-    from showcase import forecasting as fc
-
-    scaler = fc.Scaler.from_dict(entry["extra"]["scaler"])
-    windows = []
-    for ticker in fc.TICKERS:
-        series = fc.builtin_series(ticker)
-        origins = fc.period_origins(series.dates)["train"][::20]
-        windows.append(fc.model_input(*fc.raw_windows(series.prices, origins), scaler))
-    return np.concatenate(windows)
-
-
-def _generator_inputs(entry: dict[str, Any]) -> np.ndarray:
-    from showcase import generation
-
-    digits = np.arange(256) % generation.NUM_CLASSES
-    return generation.generator_input(generation.latent_vectors(7, len(digits)), digits)
-
-
-# Representative inputs for int8 calibration, per model.
-CALIBRATION_INPUTS = {
-    "digits": _digit_samples,
-    "anomaly": _digit_samples,
-    "flowers": _flower_samples,
-    "sentiment": _sentiment_samples,
-    "forecast": _forecast_training_windows,
-    "gan": _generator_inputs,
-}
+SOURCES = {TFLITE_FP16: SAVEDMODEL, TFLITE_DYNAMIC: SAVEDMODEL, ONNX_INT8: ONNX,
+           TFLITE_INT8: SAVEDMODEL}
 
 
 def calibration_inputs(model_name: str, entry: dict[str, Any]) -> np.ndarray:
-    """The model's calibration inputs; for a model without a recipe, random inputs within its input spec."""
-    if model_name in CALIBRATION_INPUTS:
-        return CALIBRATION_INPUTS[model_name](entry)
-    from showcase.bench import example_batch
-
-    return example_batch(entry, batch_size=32)
+    """The model's calibration inputs (``calibration_inputs`` in its module); for a model outside the registry,
+    such as a test's tiny model, random inputs within its input spec."""
+    if model_name in tasks.names():
+        return tasks.task(model_name).calibration_inputs(entry)
+    return runtime.example_batch(entry, batch_size=32)
 
 
 def formats_to_build(entry: dict[str, Any]) -> tuple[str, ...]:
@@ -143,7 +88,7 @@ def build(model_name: str, formats: tuple[str, ...] | None = None, manifest: dic
     if missing:
         directory = paths.VARIANTS_DIR / model_name
         written = export.export_variants(
-            manifest_lib.artifact_path(entry, "savedmodel"), manifest_lib.artifact_path(entry, "onnx"), directory,
+            manifest_lib.artifact_path(entry, SAVEDMODEL), manifest_lib.artifact_path(entry, ONNX), directory,
             lambda: _one_by_one(calibration_inputs(model_name, entry)), missing,
         )
         for format_name, path in written.items():

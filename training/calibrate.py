@@ -45,7 +45,7 @@ import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from showcase import calibration, datasets, evaluation, paths, runtime
-from showcase import flowers as flowers_lib
+from showcase.tasks import flowers as flowers_lib
 from showcase import manifest as manifest_lib
 
 CACHE = paths.CACHE_DIR / "calibration"
@@ -65,7 +65,7 @@ COMMAND = "python training/calibrate.py"
 
 
 def digits_splits() -> dict[str, dict[str, np.ndarray]]:
-    from showcase.preprocessing.digits import to_model_input
+    from showcase.tasks.digits import to_model_input
 
     (x_train, y_train), (x_test, y_test) = datasets.mnist(_data(datasets.MNIST))
     return {"fit": {"inputs": to_model_input(x_train[-DIGITS_VALIDATION_SIZE:]),
@@ -74,7 +74,7 @@ def digits_splits() -> dict[str, dict[str, np.ndarray]]:
 
 
 def flowers_splits() -> dict[str, dict[str, np.ndarray]]:
-    from showcase.preprocessing.flowers import LABELS, prepare_photo, to_model_input
+    from showcase.tasks.flowers import LABELS, prepare_photo, to_model_input
 
     names = json.loads((paths.MODELS_DIR / "flowers" / "split.json").read_text())["validation"]
     photos = datasets.flower_photos(_data(datasets.FLOWER_PHOTOS))
@@ -84,9 +84,9 @@ def flowers_splits() -> dict[str, dict[str, np.ndarray]]:
 
 
 def sentiment_splits(entry) -> dict[str, dict[str, np.ndarray]]:
-    from showcase import text
+    from showcase.tasks import sentiment
 
-    vocabulary = text.load_vocabulary(entry)
+    vocabulary = sentiment.load_vocabulary(entry)
     data = datasets.imdb(_data(datasets.IMDB))
     train_texts, train_labels = data["train"]
     order = np.random.default_rng(SENTIMENT_SEED).permutation(len(train_texts))[:SENTIMENT_VALIDATION_SIZE]

@@ -12,7 +12,7 @@ import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from showcase import datasets
-from showcase.preprocessing.flowers import LABELS
+from showcase.tasks.flowers import LABELS
 
 DOWNLOAD_URL = "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
 VALIDATION_FRACTION = 0.2

@@ -19,7 +19,7 @@ import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from showcase import paths
-from showcase.preprocessing import flowers as flower_preprocessing
+from showcase.tasks import flowers as flower_preprocessing
 
 CHUNK = 16
 MAX_DIFFERENCE = 1e-2  # relative to the output's largest value

@@ -19,9 +19,10 @@ import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
 import train_digits
-from showcase import generation, paths, runtime
+from showcase import paths, runtime
+from showcase.tasks import gan
 from showcase import manifest as manifest_lib
-from showcase.preprocessing.digits import to_model_input
+from showcase.tasks.digits import to_model_input
 
 EVALUATION_SEED = 2024
 SAMPLES_PER_DIGIT = 1000
@@ -35,9 +36,9 @@ def load_mnist(path):
 
 def evaluation_inputs():
     """10,000 generator inputs: 1,000 latent vectors per digit, digits in blocks (0,0,...,1,1,...)."""
-    count = SAMPLES_PER_DIGIT * generation.NUM_CLASSES
-    digits = np.repeat(np.arange(generation.NUM_CLASSES), SAMPLES_PER_DIGIT)
-    return generation.generator_input(generation.latent_vectors(EVALUATION_SEED, count), digits), digits
+    count = SAMPLES_PER_DIGIT * gan.NUM_CLASSES
+    digits = np.repeat(np.arange(gan.NUM_CLASSES), SAMPLES_PER_DIGIT)
+    return gan.generator_input(gan.latent_vectors(EVALUATION_SEED, count), digits), digits
 
 
 def generate(predictor, inputs):
@@ -98,7 +99,7 @@ def evaluate(x_train, x_test) -> dict:
         "test": extractor.predict(to_model_input(x_test), batch_size=500, verbose=0),
         "train": extractor.predict(to_model_input(train_sample), batch_size=500, verbose=0),
     }
-    frechet = generation.frechet_distance
+    frechet = gan.frechet_distance
     fp32_differences = [per_format[name]["max_abs_pixel_difference_vs_savedmodel"] for name in ("tflite", "onnx")]
     values = {
         "digit_accuracy": per_format["savedmodel"]["digit_accuracy"],

@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import common  # noqa: E402
 import flowers_data  # noqa: E402
 from showcase import paths  # noqa: E402
-from showcase.preprocessing import flowers as flower_preprocessing  # noqa: E402
+from showcase.tasks import flowers as flower_preprocessing  # noqa: E402
 
 BACKBONE_DIR = paths.CACHE_DIR / "mobilenet_v2_100_224_feature_vector"
 CHECK_PATH = BACKBONE_DIR.parent / "mobilenet_v2_rebuild_check.json"

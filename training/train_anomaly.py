@@ -7,7 +7,7 @@ Run:
 Without ``--data`` (or ``$MNIST_NPZ``) MNIST is downloaded through ``keras.datasets``; without ``--fashion``
 (or ``$FASHION_MNIST_DIR``) Fashion-MNIST is too. The autoencoder squeezes each 28×28 digit through a
 32-number bottleneck and rebuilds it. It only learns to rebuild digits, so the reconstruction error of an
-image (``showcase.anomaly.reconstruction_error``) is its anomaly score. The threshold is the 99th
+image (``showcase.tasks.anomaly.reconstruction_error``) is its anomaly score. The threshold is the 99th
 percentile of the scores of held-out validation digits. Detection quality is measured on the MNIST test
 digits (normal) against Fashion-MNIST test images and three corruptions of the test digits (anomalies).
 
@@ -24,11 +24,12 @@ import numpy as np
 from PIL import Image
 
 import common  # noqa: F401  (puts the repository on sys.path)
-from showcase import anomaly, datasets
+from showcase import datasets
+from showcase.tasks import anomaly
 from showcase import manifest as manifest_lib
 from showcase import paths, runtime
 from showcase.export import export_all
-from showcase.preprocessing import digits as digit_preprocessing
+from showcase.tasks import digits as digit_preprocessing
 
 SEED = 1337
 VALIDATION_SIZE = 5000
@@ -284,7 +285,7 @@ def evaluate_and_record(entry, x_validation, x_test, fashion) -> None:
     fp32_difference = max(per_format[name]["max_relative_score_difference_vs_savedmodel"]
                           for name in ("tflite", "onnx"))
     entry["extra"] = {
-        "score": "mean squared reconstruction error per image (showcase.anomaly.reconstruction_error)",
+        "score": "mean squared reconstruction error per image (showcase.tasks.anomaly.reconstruction_error)",
         "threshold": threshold,
         "threshold_rule": f"{anomaly.THRESHOLD_PERCENTILE:g}th percentile of the {len(x_validation)} "
         "validation digits' scores",

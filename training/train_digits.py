@@ -5,7 +5,7 @@ Run:
 
 Without ``--data`` (or ``$MNIST_NPZ``) the script downloads MNIST through ``keras.datasets``.
 The model sees 28×28 grayscale digits, white ink on black, scaled to [0, 1] -- exactly what
-``showcase.preprocessing.digits`` makes of a canvas drawing or a photo. Canvas drawings differ from
+``showcase.tasks.digits`` makes of a canvas drawing or a photo. Canvas drawings differ from
 MNIST in stroke width, slant and placement, so training augments every batch with small rotations,
 zoom, shifts and thicker or thinner strokes. Augmentation lives in the tf.data pipeline, not in the
 model, so the exported model holds no random ops and converts cleanly to TFLite and ONNX.
@@ -28,7 +28,7 @@ import common  # noqa: F401  (puts the repository on sys.path)
 from showcase import manifest as manifest_lib
 from showcase import paths, runtime
 from showcase.export import export_all
-from showcase.preprocessing import digits as digit_preprocessing
+from showcase.tasks import digits as digit_preprocessing
 
 SEED = 1337
 VALIDATION_SIZE = 5000

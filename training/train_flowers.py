@@ -12,7 +12,7 @@ frozen. The public handle is a single frozen feature extractor here (head only).
 Recipe, as in the TensorFlow "transfer learning with TF Hub" tutorial plus fine-tuning:
 1. A fixed stratified 80/20 split (seed and file list written to models/flowers/split.json).
 2. The frozen bottom's output is cached for the centre crop and a few random views (crop, flip, colour
-   jitter; see showcase.preprocessing.flowers) of every training photo -- augmentation stays out of the model.
+   jitter; see showcase.tasks.flowers) of every training photo -- augmentation stays out of the model.
 3. A dropout + softmax head is trained on the pooled features, then the top blocks and the head are
    fine-tuned together at a low learning rate, one random view per photo and epoch.
 4. One export step: SavedModel (tf_keras model with hub.KerasLayer), TFLite fp32, TFLite int8, ONNX;
@@ -36,10 +36,11 @@ import numpy as np  # noqa: E402
 import common  # noqa: E402
 import flowers_data  # noqa: E402
 import flowers_features  # noqa: E402
-from showcase import export, flowers  # noqa: E402
+from showcase import export  # noqa: E402
+from showcase.tasks import flowers
 from showcase import manifest as manifest_lib  # noqa: E402
 from showcase import paths, runtime  # noqa: E402
-from showcase.preprocessing import flowers as flower_preprocessing  # noqa: E402
+from showcase.tasks import flowers as flower_preprocessing  # noqa: E402
 
 SEED = 20240
 LOCAL_HANDLE = paths.CACHE_DIR / "mobilenet_v2_100_224_feature_vector"

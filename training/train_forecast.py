@@ -7,7 +7,7 @@ Data: daily adjusted closes of AAPL, GOOG, IBM and MSFT (2000–2013) from the `
 installed with the project's requirements (no download at training time).
 
 One model serves all four tickers and any uploaded series: each 60-day window of daily log returns is
-normalised by its own volatility (``showcase.forecasting``), and the model predicts quantiles of the
+normalised by its own volatility (``showcase.tasks.forecast``), and the model predicts quantiles of the
 cumulative log return for every horizon from 1 to 30 days, in units of that volatility. The split is by
 time and by the dates of the targets: windows whose targets end by 2010-12-31 train the model, 2011
 validates it (early stopping and interval calibration), 2012 to March 2013 tests it. The input scaler is
@@ -29,7 +29,7 @@ import argparse
 import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
-from showcase import forecasting as fc
+from showcase.tasks import forecast as fc
 from showcase import manifest as manifest_lib
 from showcase import paths, runtime
 from showcase.export import export_all, export_tflite_int8

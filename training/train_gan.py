@@ -8,7 +8,7 @@ Follows the keras.io DCGAN example (a ``keras.Model`` whose ``train_step`` updat
 the generator) with the digit as a condition on both networks:
 
 - the generator's single input is ``[z, one_hot(digit)]`` (64 + 10 numbers), so that every serving
-  format (SavedModel, TFLite, ONNX) takes one tensor, built by ``showcase.generation.generator_input``;
+  format (SavedModel, TFLite, ONNX) takes one tensor, built by ``showcase.gan.generator_input``;
 - the discriminator sees the image and the one-hot digit. It scores "real or fake" with a projection
   head (the score gains ``embed(digit) · features``, Miyato & Koyama 2018) and also predicts the digit
   (an auxiliary classifier, Odena et al. 2017): the generator is rewarded when its fakes pass as real
@@ -32,15 +32,15 @@ import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
 import gan_evaluation
-from showcase import generation
+from showcase.tasks import gan
 from showcase import manifest as manifest_lib
 from showcase import paths
 from showcase.export import export_all
 
 SEED = 1337
 BATCH_SIZE = 64
-LATENT_DIM = generation.LATENT_DIM
-NUM_CLASSES = generation.NUM_CLASSES
+LATENT_DIM = gan.LATENT_DIM
+NUM_CLASSES = gan.NUM_CLASSES
 # Weight of the auxiliary "which digit is this?" loss next to the real/fake loss.
 CLASS_LOSS_WEIGHT = 1.0
 JIT = False
@@ -184,8 +184,8 @@ def conditional_gan_class():
 
 def monitor_grid_input():
     """Ten latent vectors, each drawn as every digit: row = digit, column = latent vector."""
-    latents = generation.latent_vectors(MONITOR_SEED, 10)
-    return np.concatenate([generation.generator_input(latents, digit) for digit in range(NUM_CLASSES)])
+    latents = gan.latent_vectors(MONITOR_SEED, 10)
+    return np.concatenate([gan.generator_input(latents, digit) for digit in range(NUM_CLASSES)])
 
 
 def grid_saver(generator):
@@ -199,8 +199,8 @@ def grid_saver(generator):
     class SaveGrid(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             images = generator.predict(batch, verbose=0)
-            grid = generation.image_grid(images, columns=10, scale=2)
-            (directory / f"epoch_{epoch + 1:02d}.png").write_bytes(generation.png_bytes(grid))
+            grid = gan.image_grid(images, columns=10, scale=2)
+            (directory / f"epoch_{epoch + 1:02d}.png").write_bytes(gan.png_bytes(grid))
 
     return SaveGrid()
 
@@ -251,15 +251,15 @@ def train(gan, dataset, epochs, budget_minutes):
 
 def representative_inputs():
     """Generator inputs for int8 calibration: 512 latent vectors, every digit equally often."""
-    latents = generation.latent_vectors(SEED, 512)
-    return generation.generator_input(latents, np.arange(512) % NUM_CLASSES)
+    latents = gan.latent_vectors(SEED, 512)
+    return gan.generator_input(latents, np.arange(512) % NUM_CLASSES)
 
 
 def write_final_grid(generator):
     SAMPLE_DIR.mkdir(parents=True, exist_ok=True)
-    grid = generation.image_grid(generator.predict(monitor_grid_input(), verbose=0), columns=10, scale=1)
+    grid = gan.image_grid(generator.predict(monitor_grid_input(), verbose=0), columns=10, scale=1)
     path = SAMPLE_DIR / "final_grid.png"
-    path.write_bytes(generation.png_bytes(grid))
+    path.write_bytes(gan.png_bytes(grid))
     return path
 
 

@@ -6,7 +6,7 @@ Run:
 
 Without ``--data`` (or ``$IMDB_TARBALL``) the script downloads the public ``aclImdb_v1.tar.gz``. The
 tarball is read in place with ``tarfile`` (nothing is extracted). Reviews are normalized and turned
-into unigram + bigram ids by ``showcase.preprocessing.sentiment``, the module the app uses too, so
+into unigram + bigram ids by ``showcase.tasks.sentiment``, the module the app uses too, so
 training and serving cannot drift apart. Reviews longer than one window (256 words) are cut into
 chunks: each chunk is a training example with its review's label, and at evaluation time a review's
 probability is the mean over its chunks, exactly as the app scores long texts.
@@ -31,9 +31,10 @@ import numpy as np
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from showcase import manifest as manifest_lib
-from showcase import datasets, paths, runtime, text
+from showcase import datasets, paths, runtime
+from showcase.tasks import sentiment
 from showcase.export import export_all, export_savedmodel, export_tflite
-from showcase.preprocessing import sentiment as recipe
+from showcase.tasks import sentiment as recipe
 
 SEED = 1337
 VALIDATION_SIZE = 2500
@@ -153,7 +154,7 @@ def train(model, train_data, validation_data, epochs, learning_rate):
 
 def review_accuracy(chunk_probabilities, owner, labels):
     """Accuracy when each review's probability is the mean of its chunks' probabilities."""
-    probabilities = text.average_by_owner(np.ravel(chunk_probabilities), owner, len(labels))
+    probabilities = sentiment.average_by_owner(np.ravel(chunk_probabilities), owner, len(labels))
     return float(np.mean((probabilities >= 0.5) == labels)), probabilities
 
 
@@ -178,7 +179,7 @@ def describe_comparison_model(model, vocabulary, architecture):
     directory = paths.CACHE_DIR / f"sentiment_{architecture}"
     savedmodel = export_savedmodel(model, directory / "savedmodel")
     predictor = runtime.TFLitePredictor(export_tflite(savedmodel, directory / "model.tflite"))
-    latency = text.benchmark(predictor, vocabulary, runs=200)
+    latency = sentiment.benchmark(predictor, vocabulary, runs=200)
     size = (directory / "model.tflite").stat().st_size
     print(f"{architecture}: TFLite {size / 1e6:.2f} MB, 200-word review p50 {latency['p50']} ms.")
 
@@ -258,8 +259,8 @@ def main() -> None:
     output_dir = paths.MODELS_DIR / "sentiment"
     calibration = fit_ids[np.random.default_rng(SEED).choice(len(fit_ids), 256, replace=False)]
     artifacts = export_all(model, output_dir, lambda: np.array_split(calibration, 256))
-    vocabulary_path = vocabulary.save(output_dir / text.VOCABULARY_FILE)
-    names_path = vocabulary.save_person_names(output_dir / text.PERSON_NAMES_FILE)
+    vocabulary_path = vocabulary.save(output_dir / sentiment.VOCABULARY_FILE)
+    names_path = vocabulary.save_person_names(output_dir / sentiment.PERSON_NAMES_FILE)
     write_samples(test_texts, test_labels)
 
     entry = {
@@ -317,7 +318,7 @@ def main() -> None:
     }
     entry["metrics"]["per_format"] = per_format
     manifest_lib.update_model_entry(entry)
-    entry["extra"]["latency_200_words_ms"] = text.benchmark_formats(entry)
+    entry["extra"]["latency_200_words_ms"] = sentiment.benchmark_formats(entry)
     manifest_lib.update_model_entry(entry)
     print(f"Test accuracy {entry['metrics']['values']['accuracy']:.4f}; trained in {training_seconds:.0f} s.")
     for name, figures in per_format.items():

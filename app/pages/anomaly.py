@@ -7,9 +7,10 @@ import streamlit as st
 import ui
 from PIL import Image
 
-from showcase import anomaly, paths
+from showcase import paths
 from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError, read_image
-from showcase.preprocessing.digits import EmptyImageError, to_model_input
+from showcase.tasks import anomaly
+from showcase.tasks.digits import EmptyImageError, to_model_input
 
 INPUTS = ("Draw", "Upload an image", "Samples")
 CORRUPTIONS = ("None", "Gaussian noise", "Occlusion blocks", "Inverted colours")

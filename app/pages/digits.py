@@ -8,7 +8,7 @@ from PIL import Image
 
 from showcase import paths
 from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError, read_image
-from showcase.preprocessing.digits import EmptyImageError, prepare_digit, to_model_input
+from showcase.tasks.digits import EmptyImageError, prepare_digit, to_model_input
 
 INPUTS = ("Draw", "Upload a photo", "MNIST test samples")
 SAMPLE_DIR = paths.SAMPLES_DIR / "digits"

@@ -5,9 +5,9 @@ import streamlit as st
 import ui
 from PIL import Image
 
-from showcase import flowers
 from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError
-from showcase.preprocessing.flowers import prepare_photo
+from showcase.tasks import flowers
+from showcase.tasks.flowers import prepare_photo
 
 INPUTS = ("Upload a photo", "Sample gallery")
 

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 import ui
 
-from showcase import forecasting as fc
 from showcase import paths
+from showcase.tasks import forecast as fc
 
 SOURCES = ("Built-in ticker", "Upload a CSV")
 SAMPLE_CSV = paths.SAMPLES_DIR / "forecast" / "msft_2012_2013.csv"

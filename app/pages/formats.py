@@ -6,8 +6,7 @@ import streamlit as st
 import ui
 
 from showcase import format_report, live_benchmark
-from showcase.formats import offered_formats, unavailable_formats
-from showcase.manifest import FORMAT_LABELS
+from showcase.formats import FORMAT_LABELS, ONNX, SAVEDMODEL, TFLITE, offered_formats, unavailable_formats
 
 LIVE_BUDGETS_SECONDS = (20, 60, 120, 300)
 SHOWN_COLUMNS = ["model", "format label", "size (MB)", "p50 (ms)", "p95 (ms)", "load (s)", "first inference (ms)",
@@ -157,7 +156,7 @@ def live_run_section() -> None:
         if left_out:
             st.caption("Not measured here: " + " ".join(left_out.values()))
         formats = st.multiselect("Formats", offered,
-                                 default=[name for name in ("savedmodel", "tflite", "onnx") if name in offered],
+                                 default=[name for name in (SAVEDMODEL, TFLITE, ONNX) if name in offered],
                                  format_func=FORMAT_LABELS.get, key="formats_formats")
         budget = st.select_slider("Time budget", options=LIVE_BUDGETS_SECONDS, value=60,
                                   format_func=lambda s: f"{s} s", key="formats_budget")

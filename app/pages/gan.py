@@ -4,13 +4,13 @@ import numpy as np
 import streamlit as st
 import ui
 
-from showcase import generation
-from showcase.manifest import FORMAT_LABELS
+from showcase.formats import FORMAT_LABELS, TFLITE
+from showcase.tasks import gan
 
 DIGIT_OPTIONS = ["any", *range(10)]
-GRID_SIZES = list(generation.GRID_SIZES)
+GRID_SIZES = list(gan.GRID_SIZES)
 # The Digits classifier reads every generated sample; LiteRT keeps the page free of TensorFlow.
-CLASSIFIER_FORMAT = "tflite"
+CLASSIFIER_FORMAT = TFLITE
 
 st.title("Digit GAN")
 st.write(
@@ -23,7 +23,7 @@ entry = ui.model_entry_or_stop("gan")
 
 def shared_settings():
     """Digit, seed and grid size from the address (?digit=7&seed=42&size=4), else the defaults, with a warning."""
-    params, problems = generation.settings_from_query(st.query_params)
+    params, problems = gan.settings_from_query(st.query_params)
     if problems:
         st.warning("Ignored from the address: " + "; ".join(problems) + ". Using the defaults instead.",
                    icon=":material/link_off:")
@@ -47,7 +47,7 @@ def verdict_caption(requested: int, probabilities: np.ndarray | None) -> str | N
 
 
 def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
-    return generation.image_grid(image[None], columns=1, scale=scale, padding=0)
+    return gan.image_grid(image[None], columns=1, scale=scale, padding=0)
 
 
 initial = shared_settings()
@@ -56,7 +56,7 @@ with left:
     with st.form("gan_settings"):
         digit = st.selectbox("Digit", DIGIT_OPTIONS, index=DIGIT_OPTIONS.index(initial["digit"]), key="gan_digit",
                              help="'any' lets the seed choose a digit for every sample.")
-        seed = st.number_input("Seed", 0, generation.MAX_SEED, initial["seed"], step=1, key="gan_seed")
+        seed = st.number_input("Seed", 0, gan.MAX_SEED, initial["seed"], step=1, key="gan_seed")
         size = st.select_slider("Grid size", GRID_SIZES, initial["size"], format_func=lambda n: f"{n}×{n}",
                                 key="gan_size")
         st.form_submit_button("Generate", icon=":material/auto_awesome:", type="primary")
@@ -70,11 +70,11 @@ with left:
 
 with right:
     count = size * size
-    digits = generation.random_digits(seed, count) if digit == "any" else np.full(count, digit)
-    inputs = generation.generator_input(generation.latent_vectors(seed, count), digits)
+    digits = gan.random_digits(seed, count) if digit == "any" else np.full(count, digit)
+    inputs = gan.generator_input(gan.latent_vectors(seed, count), digits)
     generator = ui.predictor_or_stop("gan", format_name)
     generated, milliseconds = ui.timed_predict(generator, inputs)
-    images = generation.to_images(generated)
+    images = gan.to_images(generated)
     reader = classifier()
     probabilities = reader.predict(images[..., None]) if reader else [None] * count
 
@@ -88,7 +88,7 @@ with right:
     st.caption(f"Generating {count} digit{'s' if count > 1 else ''} took **{milliseconds:.2f} ms** with "
                f"{FORMAT_LABELS[format_name]}." + verdicts)
     name = f"gan_digit-{digit}_seed-{seed}_{size}x{size}.png"
-    st.download_button("Download the grid (PNG)", generation.png_bytes(generation.image_grid(images, size, scale=4)),
+    st.download_button("Download the grid (PNG)", gan.png_bytes(gan.image_grid(images, size, scale=4)),
                        file_name=name, mime="image/png", icon=":material/download:")
 
 st.subheader("Walk the latent space")
@@ -100,17 +100,17 @@ st.write(
 walk_left, walk_right = st.columns([1, 2], gap="large")
 with walk_left:
     walk_digit = st.selectbox("Digit", range(10), index=0 if digit == "any" else digit, key="gan_walk_digit")
-    seed_a = st.number_input("From seed", 0, generation.MAX_SEED, seed, key="gan_seed_a")
-    seed_b = st.number_input("To seed", 0, generation.MAX_SEED, min(seed + 1, generation.MAX_SEED), key="gan_seed_b")
+    seed_a = st.number_input("From seed", 0, gan.MAX_SEED, seed, key="gan_seed_a")
+    seed_b = st.number_input("To seed", 0, gan.MAX_SEED, min(seed + 1, gan.MAX_SEED), key="gan_seed_b")
     steps = st.slider("Steps", 3, 12, 8, key="gan_steps")
 with walk_right:
-    path = generation.interpolate(generation.latent_vectors(seed_a, 1)[0], generation.latent_vectors(seed_b, 1)[0],
+    path = gan.interpolate(gan.latent_vectors(seed_a, 1)[0], gan.latent_vectors(seed_b, 1)[0],
                                   steps)
-    strip = generation.to_images(generator.predict(generation.generator_input(path, walk_digit)))
+    strip = gan.to_images(generator.predict(gan.generator_input(path, walk_digit)))
     caption = f"Seed {seed_a} → seed {seed_b}, digit {walk_digit}."
     if reader:
         readings = reader.predict(strip[..., None]).argmax(1)
         caption += f" The Digits classifier reads: {' '.join(str(read) for read in readings)}."
-    st.image(generation.image_grid(strip, columns=steps, scale=3), caption=caption, output_format="PNG")
+    st.image(gan.image_grid(strip, columns=steps, scale=3), caption=caption, output_format="PNG")
 
 ui.how_this_model_works(entry)

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 import ui
 
-from showcase.manifest import FORMAT_LABELS
+from showcase.formats import FORMAT_LABELS
 
 st.title("TensorFlow model showcase")
 st.markdown(

@@ -8,9 +8,10 @@ import pandas as pd
 import streamlit as st
 import ui
 
-from showcase import calibration, csvfiles, paths, runtime, text
-from showcase.manifest import FORMAT_LABELS
-from showcase.preprocessing.sentiment import WORDS_PER_CHUNK
+from showcase import calibration, csvfiles, paths, runtime
+from showcase.formats import FORMAT_LABELS
+from showcase.tasks import sentiment
+from showcase.tasks.sentiment import WORDS_PER_CHUNK
 
 EXAMPLES = {
     "Rave": "A great, moving film. The performances are wonderful and the script is sharp and funny; "
@@ -38,7 +39,7 @@ entry = ui.model_entry_or_stop("sentiment")
 
 @st.cache_resource(show_spinner="Loading the vocabulary…")
 def load_vocabulary():
-    return text.load_vocabulary(ui.model_entry_or_stop("sentiment"))
+    return sentiment.load_vocabulary(ui.model_entry_or_stop("sentiment"))
 
 
 try:
@@ -110,9 +111,9 @@ with single:
         else:
             try:
                 start = time.perf_counter()
-                score = text.score_text(predictor, vocabulary, review, temperature)
+                score = sentiment.score_text(predictor, vocabulary, review, temperature)
                 milliseconds = (time.perf_counter() - start) * 1000
-            except text.TextInputError as error:
+            except sentiment.TextInputError as error:
                 problem = str(error)
         if problem:
             st.warning(problem, icon=":material/error:")
@@ -122,8 +123,8 @@ with single:
             gauge(score.probability)
             ui.latency_caption(milliseconds, format_name)
             if score.truncated:
-                st.warning(f"The text is longer than {text.MAX_CHARACTERS:,} characters; only the first "
-                           f"{text.MAX_CHARACTERS:,} were scored.", icon=":material/content_cut:")
+                st.warning(f"The text is longer than {sentiment.MAX_CHARACTERS:,} characters; only the first "
+                           f"{sentiment.MAX_CHARACTERS:,} were scored.", icon=":material/content_cut:")
             if len(score.chunk_probabilities) > 1:
                 st.info(f"The review has {score.words:,} words and the model reads {WORDS_PER_CHUNK} at a time, "
                         f"so it was scored in {len(score.chunk_probabilities)} chunks and their probabilities "
@@ -141,43 +142,43 @@ with single:
 
     if score is not None and score.known_words:
         st.subheader("Which words drove it")
-        effects = text.word_effects(predictor, vocabulary, review, temperature)
+        effects = sentiment.word_effects(predictor, vocabulary, review, temperature)
         st.caption("The model's score is an average over the review's words and word pairs, so it splits into "
                    "one share per word: each word and pair is scored alone with "
                    f"{FORMAT_LABELS[format_name]} and its share measured against an empty input. Green words "
                    "pushed toward positive, red toward negative; hover for the share (in calibrated logit units).")
-        st.markdown(highlight(text.highlighted_pieces(review, effects)), unsafe_allow_html=True)
-        if score.words > text.MAX_EXPLAINED_WORDS:
-            st.caption(f"Highlights cover the first {text.MAX_EXPLAINED_WORDS} words (one model call per word).")
+        st.markdown(highlight(sentiment.highlighted_pieces(review, effects)), unsafe_allow_html=True)
+        if score.words > sentiment.MAX_EXPLAINED_WORDS:
+            st.caption(f"Highlights cover the first {sentiment.MAX_EXPLAINED_WORDS} words (one model call per word).")
 
 with batch:
     st.write(f"Upload a CSV with a column of texts; each row gets a label and a probability. Up to "
-             f"{text.MAX_CSV_ROWS:,} rows and {text.MAX_CSV_BYTES / 1e6:.0f} MB per file (rows beyond the limit "
+             f"{sentiment.MAX_CSV_ROWS:,} rows and {sentiment.MAX_CSV_BYTES / 1e6:.0f} MB per file (rows beyond the limit "
              "are left out); UTF-8, UTF-16 and Windows-1252 files, comma, semicolon or tab separated.")
-    upload = ui.file_uploader("CSV file", CSV_TYPES, key="sentiment_csv", max_bytes=text.MAX_CSV_BYTES)
+    upload = ui.file_uploader("CSV file", CSV_TYPES, key="sentiment_csv", max_bytes=sentiment.MAX_CSV_BYTES)
     if upload is None:
         ui.nothing_uploaded_yet(CSV_TYPES, "Upload a CSV with a column of reviews to score them.",
-                                max_bytes=text.MAX_CSV_BYTES)
+                                max_bytes=sentiment.MAX_CSV_BYTES)
     if upload is None and SAMPLE_CSV.exists():
         st.download_button("Download a sample CSV", SAMPLE_CSV.read_bytes(), file_name="reviews.csv",
                            mime="text/csv", icon=":material/download:")
     if upload is not None:
         try:
-            table, encoding = text.read_csv_upload(upload.getvalue())
-            columns = text.text_columns(table)
+            table, encoding = sentiment.read_csv_upload(upload.getvalue())
+            columns = sentiment.text_columns(table)
             if not columns:
-                raise text.TextInputError("The CSV has no column with text in it. Add a column of reviews.")
-        except text.TextInputError as error:
+                raise sentiment.TextInputError("The CSV has no column with text in it. Add a column of reviews.")
+        except sentiment.TextInputError as error:
             st.error(str(error), icon=":material/error:")
         else:
-            if len(table) > text.MAX_CSV_ROWS:
-                st.warning(f"The file has more than {text.MAX_CSV_ROWS:,} rows; only the first "
-                           f"{text.MAX_CSV_ROWS:,} are scored.", icon=":material/content_cut:")
+            if len(table) > sentiment.MAX_CSV_ROWS:
+                st.warning(f"The file has more than {sentiment.MAX_CSV_ROWS:,} rows; only the first "
+                           f"{sentiment.MAX_CSV_ROWS:,} are scored.", icon=":material/content_cut:")
             if encoding not in csvfiles.UNICODE_ENCODINGS:
                 st.info(f"The file is not UTF-8; it was read as {encoding}.", icon=":material/translate:")
             column = st.selectbox("Text column", columns, key="sentiment_column")
             bar = st.progress(0.0, text="Scoring…")
-            scored = text.score_table(predictor, vocabulary, table, column,
+            scored = sentiment.score_table(predictor, vocabulary, table, column,
                                       progress=lambda done: bar.progress(done, text=f"Scoring… {done:.0%}"),
                                       temperature=temperature)
             bar.empty()

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from showcase import calibration, paths, runtime, text
+from showcase import calibration, paths, runtime
 from showcase import manifest as manifest_lib
-from showcase.preprocessing.digits import prepare_digit, to_model_input
+from showcase.tasks import sentiment
+from showcase.tasks.digits import prepare_digit, to_model_input
 
 ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
 
@@ -59,9 +60,9 @@ def test_the_sentiment_page_shows_the_calibrated_probability():
     app.selectbox(key="sentiment_format").set_value("onnx").run()
     app.text_area(key="sentiment_text").set_value(review).run()
     predictor = runtime.load("sentiment", "onnx")
-    vocabulary = text.load_vocabulary(entry)
-    raw = text.score_text(predictor, vocabulary, review).probability
-    calibrated = text.score_text(predictor, vocabulary, review, calibration.temperature(entry, "onnx")).probability
+    vocabulary = sentiment.load_vocabulary(entry)
+    raw = sentiment.score_text(predictor, vocabulary, review).probability
+    calibrated = sentiment.score_text(predictor, vocabulary, review, calibration.temperature(entry, "onnx")).probability
     assert raw != calibrated
     assert app.metric[0].delta == f"{calibrated:.1%} positive"
     assert np.isclose(calibration.scaled(np.array([[raw]]), calibration.temperature(entry, "onnx"))[0, 0], calibrated)

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from showcase import flowers, paths
+from showcase import paths
+from showcase.tasks import flowers
 
 ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
 SAMPLES = flowers.sample_photos()
@@ -118,7 +119,7 @@ def test_noise_is_not_a_confident_flower():
 LIGHT_SERVING_SCRIPT = """
 import json, sys
 from streamlit.testing.v1 import AppTest
-from showcase import flowers
+from showcase.tasks import flowers
 path = flowers.sample_photos()[0]
 app = AppTest.from_file({entry!r}, default_timeout=120)
 app.run()

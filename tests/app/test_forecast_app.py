@@ -10,8 +10,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from showcase import forecasting as fc
 from showcase import paths
+from showcase.tasks import forecast as fc
 
 ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
 SAMPLE = paths.SAMPLES_DIR / "forecast" / "msft_2012_2013.csv"

@@ -32,7 +32,7 @@ sys.meta_path.insert(0, BlockTensorFlow())
 VISIT_EVERY_PAGE = """
 import json, sys
 from streamlit.testing.v1 import AppTest
-from showcase import flowers
+from showcase.tasks import flowers
 
 def open_page(name):
     app = AppTest.from_file({entry!r}, default_timeout=180)

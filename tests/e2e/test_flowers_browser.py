@@ -1,6 +1,6 @@
 """A real browser uploads a flower photo on the Flowers page and sees the right class."""
 
-from showcase import flowers
+from showcase.tasks import flowers
 
 
 def test_uploading_a_photo_shows_the_right_class(page, app_url, save_screenshot):

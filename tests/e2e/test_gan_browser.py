@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from showcase import generation
+from showcase.tasks import gan
 
 
 def test_a_shared_address_draws_its_grid_and_the_png_downloads(page, app_url, save_screenshot):
@@ -25,4 +25,4 @@ def test_a_shared_address_draws_its_grid_and_the_png_downloads(page, app_url, sa
     grid = np.asarray(Image.open(io.BytesIO(open(download.path(), "rb").read())))
     tile = 28 * 4 + 2  # Scale 4, 2-pixel gaps.
     assert grid.shape == (3 * tile + 2, 3 * tile + 2)
-    assert grid.max() == 255 and generation.IMAGE_SIZE == 28
+    assert grid.max() == 255 and gan.IMAGE_SIZE == 28

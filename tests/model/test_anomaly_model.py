@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from showcase import anomaly, paths, runtime
 from showcase import manifest as manifest_lib
-from showcase.preprocessing.digits import prepare_digit, to_model_input
+from showcase import paths, runtime
+from showcase.tasks import anomaly
+from showcase.tasks.digits import prepare_digit, to_model_input
 
 FP32_FORMATS = ("savedmodel", "tflite", "onnx")
 DIGIT_SAMPLES = sorted((paths.SAMPLES_DIR / "digits").glob("*.png"))

@@ -8,8 +8,9 @@ again on them. The subsets need the datasets in ../shared: without them the test
 import numpy as np
 import pytest
 
-from showcase import calibration, evaluation, runtime, text
+from showcase import calibration, evaluation, runtime
 from showcase import manifest as manifest_lib
+from showcase.tasks import sentiment
 
 MANIFEST = manifest_lib.load_manifest()
 CASES = [pytest.param(model_name, format_name, marks=[pytest.mark.shared_data]
@@ -31,8 +32,8 @@ def served_outputs(model_name: str, format_name: str):
     temperature = calibration.temperature(entry, format_name)
     if "owner" in arrays:  # Sentiment: one probability per review, computed as the page does.
         reviews = [raw[arrays["owner"] == index, 0] for index in range(len(arrays["targets"]))]
-        before = np.array([[text.review_probability(chunks)] for chunks in reviews])
-        after = np.array([[text.review_probability(chunks, temperature)] for chunks in reviews])
+        before = np.array([[sentiment.review_probability(chunks)] for chunks in reviews])
+        after = np.array([[sentiment.review_probability(chunks, temperature)] for chunks in reviews])
     else:
         served = calibration.calibrated(predictor, entry)
         before = raw

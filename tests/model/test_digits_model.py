@@ -6,7 +6,7 @@ from PIL import Image
 
 from showcase import manifest as manifest_lib
 from showcase import paths, runtime
-from showcase.preprocessing.digits import prepare_digit, to_model_input
+from showcase.tasks.digits import prepare_digit, to_model_input
 
 FP32_FORMATS = ("savedmodel", "tflite", "onnx")
 SAMPLES = sorted((paths.SAMPLES_DIR / "digits").glob("*.png"))

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from showcase import flowers, paths, runtime
 from showcase import manifest as manifest_lib
-from showcase.preprocessing.flowers import LABELS, prepare_photo, to_model_input
+from showcase import paths, runtime
+from showcase.tasks import flowers
+from showcase.tasks.flowers import LABELS, prepare_photo, to_model_input
 from tests.conftest import shared_file_or_skip
 
 FORMATS = ("tflite", "tflite_int8", "onnx", "savedmodel")

@@ -5,11 +5,11 @@ import json
 import jsonschema
 import numpy as np
 import pytest
-
 import train_forecast
-from showcase import forecasting as fc
+
 from showcase import manifest as manifest_lib
 from showcase import runtime
+from showcase.tasks import forecast as fc
 
 
 @pytest.fixture(scope="module")

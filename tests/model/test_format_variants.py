@@ -5,7 +5,7 @@ the SavedModel's outputs; and each model's evaluation subset scores the referenc
 import numpy as np
 import pytest
 
-from showcase import bench, evaluation, runtime, variants
+from showcase import evaluation, runtime, variants
 from showcase import manifest as manifest_lib
 
 MODELS = list(manifest_lib.load_manifest()["models"])
@@ -26,7 +26,7 @@ def test_every_variant_builds_loads_and_keeps_the_metric(model_name):
     # Sentiment keeps no full-int8 file in models/ (its training script rejects it), so one is built here.
     expected = set(variants.VARIANT_FORMATS) | ({"tflite_int8"} if model_name == "sentiment" else set())
     assert set(records) == expected
-    batch = bench.example_batch(entry, batch_size=4, seed=3)
+    batch = runtime.example_batch(entry, batch_size=4, seed=3)
     reference_predictor = runtime.load(model_name, "savedmodel")
     shape = reference_predictor.predict(batch).shape
     try:

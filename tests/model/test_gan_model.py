@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from showcase import generation
 from showcase import manifest as manifest_lib
 from showcase import runtime
+from showcase.tasks import gan
 
 FP32_FORMATS = ("savedmodel", "tflite", "onnx")
 
@@ -27,7 +27,7 @@ def classifier():
 
 def draw(generator, seed, digits):
     digits = np.asarray(digits)
-    return generator.predict(generation.generator_input(generation.latent_vectors(seed, len(digits)), digits))
+    return generator.predict(gan.generator_input(gan.latent_vectors(seed, len(digits)), digits))
 
 
 @pytest.mark.parametrize("format_name", ["savedmodel", "tflite", "tflite_int8", "onnx"])
@@ -51,7 +51,7 @@ def test_the_same_seed_gives_the_same_image_and_another_seed_another(generators,
 
 
 def test_fp32_formats_draw_the_same_images(generators):
-    inputs = generation.generator_input(generation.latent_vectors(7, 200), np.arange(200) % 10)
+    inputs = gan.generator_input(gan.latent_vectors(7, 200), np.arange(200) % 10)
     reference = generators["savedmodel"].predict(inputs)
     for name in ("tflite", "onnx"):
         assert np.abs(generators[name].predict(inputs) - reference).max() <= 1e-3, name
@@ -67,15 +67,15 @@ def test_the_requested_digit_is_what_the_digits_model_reads(generators, classifi
 
 
 def test_the_digit_changes_the_image_for_the_same_latent(generators, classifier):
-    latents = np.repeat(generation.latent_vectors(5, 1), 10, axis=0)
-    images = generators["tflite"].predict(generation.generator_input(latents, np.arange(10)))
+    latents = np.repeat(gan.latent_vectors(5, 1), 10, axis=0)
+    images = generators["tflite"].predict(gan.generator_input(latents, np.arange(10)))
     assert (classifier.predict(images).argmax(1) == np.arange(10)).mean() >= 0.9
 
 
 def test_an_interpolation_starts_and_ends_at_its_seeds(generators):
     generator = generators["onnx"]
-    path = generation.interpolate(generation.latent_vectors(1, 1)[0], generation.latent_vectors(2, 1)[0], 6)
-    strip = generator.predict(generation.generator_input(path, 3))
+    path = gan.interpolate(gan.latent_vectors(1, 1)[0], gan.latent_vectors(2, 1)[0], 6)
+    strip = generator.predict(gan.generator_input(path, 3))
     np.testing.assert_allclose(strip[0], draw(generator, 1, [3])[0], atol=1e-5)
     np.testing.assert_allclose(strip[-1], draw(generator, 2, [3])[0], atol=1e-5)
     # Neighbouring steps differ less than the two ends do: the walk is gradual.

@@ -8,7 +8,7 @@ from PIL import Image
 
 from showcase import paths, runtime
 from showcase.imaging import read_image
-from showcase.preprocessing import digits, flowers
+from showcase.tasks import digits, flowers
 
 DIGIT_SAMPLES = sorted((paths.SAMPLES_DIR / "digits").glob("*.png"))
 FLOWER_SAMPLES = sorted((paths.SAMPLES_DIR / "flowers").glob("*.jpg"))

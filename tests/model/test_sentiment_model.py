@@ -7,10 +7,11 @@ import jsonschema
 import numpy as np
 import pytest
 
-from tests.conftest import shared_file_or_skip
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime, text
-from showcase.preprocessing import sentiment as recipe
+from showcase import paths, runtime
+from showcase.tasks import sentiment
+from showcase.tasks import sentiment as recipe
+from tests.conftest import shared_file_or_skip
 
 ENTRY = manifest_lib.model_entry("sentiment")
 FORMATS = list(ENTRY["artifacts"])
@@ -18,7 +19,7 @@ FORMATS = list(ENTRY["artifacts"])
 
 @pytest.fixture(scope="module")
 def vocabulary():
-    return text.load_vocabulary(ENTRY)
+    return sentiment.load_vocabulary(ENTRY)
 
 
 @pytest.fixture(scope="module", params=FORMATS)
@@ -27,7 +28,7 @@ def predictor(request):
 
 
 def probability(predictor, vocabulary, review):
-    return text.score_text(predictor, vocabulary, review).probability
+    return sentiment.score_text(predictor, vocabulary, review).probability
 
 
 def test_manifest_entry_is_valid_and_meets_the_targets():
@@ -83,13 +84,13 @@ def test_swapping_person_names_barely_moves_the_score(predictor, vocabulary, tem
 
 def test_word_effects_point_the_right_way(predictor, vocabulary):
     review = "The plot was awful and boring, but the acting was great and the ending wonderful."
-    effects = dict(zip(recipe.words(review), text.word_effects(predictor, vocabulary, review)))
+    effects = dict(zip(recipe.words(review), sentiment.word_effects(predictor, vocabulary, review)))
     assert effects["great"] > 0 and effects["wonderful"] > 0
     assert effects["awful"] < 0 and effects["boring"] < 0
 
 
 def test_formats_agree(vocabulary):
-    reviews = text.read_csv_upload((paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())[0]["review"]
+    reviews = sentiment.read_csv_upload((paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())[0]["review"]
     batch = np.concatenate([vocabulary.encode_chunks(review) for review in reviews if review.strip()])
     reference = runtime.load("sentiment", "savedmodel").predict(batch)
     for name in FORMATS:
@@ -108,6 +109,6 @@ def test_accuracy_through_the_serving_path_on_imdb_test_reviews(vocabulary):
                 reviews.append(archive.extractfile(entry).read().decode("utf-8"))
                 labels.append(entry.name.split("/")[2] == "pos")
     predictor = runtime.load("sentiment", "tflite")
-    predictions = [text.score_text(predictor, vocabulary, review).probability >= 0.5 for review in reviews]
+    predictions = [sentiment.score_text(predictor, vocabulary, review).probability >= 0.5 for review in reviews]
     assert len(reviews) == 2500
     assert np.mean(np.array(predictions) == np.array(labels)) >= 0.88

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import pytest
 
-from showcase import bench, runtime, variants
 from showcase import manifest as manifest_lib
+from showcase import runtime, variants
 
 MANIFEST = manifest_lib.load_manifest()
 THREADS = 6
@@ -45,7 +45,7 @@ def variant_cases() -> list:
 def mixed_inputs(model_name: str) -> list[np.ndarray]:
     """Distinct inputs of several batch sizes, drawn within the model's input range."""
     entry = manifest_lib.model_entry(model_name, MANIFEST)
-    return [bench.example_batch(entry, batch_size=size, seed=seed) for seed, size in enumerate(BATCH_SIZES)]
+    return [runtime.example_batch(entry, batch_size=size, seed=seed) for seed, size in enumerate(BATCH_SIZES)]
 
 
 def predict_concurrently(predictor, inputs: list[np.ndarray], calls: int, threads: int = THREADS

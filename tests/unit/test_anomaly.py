@@ -1,11 +1,11 @@
-"""Unit tests of showcase.anomaly: scores, corruptions, threshold, metrics, idx parsing, heat map."""
+"""Unit tests of showcase.tasks.anomaly: scores, corruptions, threshold, metrics, idx parsing, heat map."""
 
 import gzip
 
 import numpy as np
 import pytest
 
-from showcase import anomaly
+from showcase.tasks import anomaly
 
 
 def rng():
@@ -153,7 +153,7 @@ def test_prepare_input_sends_larger_images_through_the_digit_recipe():
 
 @pytest.mark.parametrize("shape", [(28, 28), (100, 80)])
 def test_prepare_input_rejects_blank_images(shape):
-    from showcase.preprocessing.digits import EmptyImageError
+    from showcase.tasks.digits import EmptyImageError
 
     with pytest.raises(EmptyImageError):
         anomaly.prepare_input(np.full(shape, 17, dtype=np.uint8))

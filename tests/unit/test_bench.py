@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from showcase import bench, paths
+from showcase import bench, paths, runtime
 from showcase import manifest as manifest_lib
 from showcase.export import export_all
+from showcase.formats import FORMAT_LABELS
 
 FIELDS = {"bytes", "load_seconds", "first_inference_ms", "p50_ms", "p95_ms", "runs", "batch32_items_per_second",
           "memory_growth_mb", "metric"}
@@ -18,11 +19,11 @@ FIELDS = {"bytes", "load_seconds", "first_inference_ms", "p50_ms", "p95_ms", "ru
 
 def test_example_batch_follows_the_input_spec():
     entry = manifest_lib.model_entry("digits")
-    batch = bench.example_batch(entry, batch_size=4)
+    batch = runtime.example_batch(entry, batch_size=4)
     assert batch.shape == (4, 28, 28, 1) and batch.dtype == np.float32
     assert 0.0 <= batch.min() and batch.max() <= 1.0
     token_entry = {"input": {"shape": [None, 16], "dtype": "int32", "range": [0, 99]}}
-    tokens = bench.example_batch(token_entry, batch_size=2)
+    tokens = runtime.example_batch(token_entry, batch_size=2)
     assert tokens.shape == (2, 16) and tokens.dtype == np.int32 and tokens.max() <= 99
 
 
@@ -92,7 +93,7 @@ def test_the_benchmark_command_measures_every_format_of_a_tiny_model(tmp_path, k
     results = json.loads(output.read_text())
     assert results["machine"]["cores"] >= 1 and results["versions"]["onnxruntime"]
     formats = results["models"]["tiny"]["formats"]
-    assert set(formats) == set(manifest_lib.FORMAT_LABELS)  # the committed formats and the variants
+    assert set(formats) == set(FORMAT_LABELS)  # the committed formats and the variants
     for format_name, figures in formats.items():
         assert set(figures) == FIELDS, format_name
         assert figures["runs"] == 40 and 0 < figures["p50_ms"] <= figures["p95_ms"] < 1000, format_name

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from showcase.preprocessing.digits import EmptyImageError, prepare_digit, to_model_input
+from showcase.tasks.digits import EmptyImageError, prepare_digit, to_model_input
 
 
 def stroke_image(height=200, width=160, ink=255, background=0):

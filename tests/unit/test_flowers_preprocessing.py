@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from showcase import flowers
 from showcase.imaging import ImageInputError
-from showcase.preprocessing import flowers as flower_preprocessing
-from showcase.preprocessing.flowers import center_crop, prepare_photo, random_view, to_model_input
+from showcase.tasks import flowers
+from showcase.tasks import flowers as flower_preprocessing
+from showcase.tasks.flowers import center_crop, prepare_photo, random_view, to_model_input
 
 
 def encode(image: Image.Image, format_name: str, **options) -> bytes:

@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 import train_forecast
-from showcase import forecasting as fc
+
 from showcase import paths
+from showcase.tasks import forecast as fc
 
 
 def synthetic_series(length=300, seed=0, start="2020-01-01"):
@@ -392,9 +392,10 @@ def test_utf16_without_a_byte_order_mark_is_refused_as_binary():
 
 
 def test_price_and_date_readers_share_the_sentiment_readers_decoder():
-    from showcase import csvfiles, text
+    from showcase import csvfiles
+    from showcase.tasks import sentiment
 
-    assert fc.csvfiles is csvfiles and text.csvfiles is csvfiles
+    assert fc.csvfiles is csvfiles and sentiment.csvfiles is csvfiles
 
 
 @pytest.mark.parametrize("cell", ["2020-01-02", "2020/01/02", "20200102", "2020-01-02 16:00:00", "2020-01-02T16:00Z",

@@ -18,16 +18,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from showcase import anomaly, csvfiles, generation, imaging, runtime, text
-from showcase import forecasting as fc
+from showcase import csvfiles, imaging, runtime
 from showcase import manifest as manifest_lib
-from showcase.preprocessing import digits as digit_preprocessing
-from showcase.preprocessing import flowers as flower_preprocessing
+from showcase.tasks import anomaly, gan, sentiment
+from showcase.tasks import digits as digit_preprocessing
+from showcase.tasks import flowers as flower_preprocessing
+from showcase.tasks import forecast as fc
 
 # No example database: the shared work tree stays clean, and every run starts from the same seeds.
 FUZZ = settings(max_examples=150, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-INPUT_ERRORS = (imaging.ImageInputError, digit_preprocessing.EmptyImageError, text.TextInputError,
+INPUT_ERRORS = (imaging.ImageInputError, digit_preprocessing.EmptyImageError, sentiment.TextInputError,
                 fc.PriceDataError, csvfiles.CsvError)
 
 
@@ -115,23 +116,23 @@ def csv_files(draw, columns: st.SearchStrategy) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def sentiment():
+def sentiment_model():
     entry = manifest_lib.model_entry("sentiment")
-    return runtime.load("sentiment", "tflite"), text.load_vocabulary(entry)
+    return runtime.load("sentiment", "tflite"), sentiment.load_vocabulary(entry)
 
 
 @FUZZ
 @given(data=csv_files(cells))
-def test_sentiment_csv_uploads_are_scored_or_refused_with_a_message(sentiment, data):
-    predictor, vocabulary = sentiment
-    read = only_input_errors(text.read_csv_upload, data)
+def test_sentiment_csv_uploads_are_scored_or_refused_with_a_message(sentiment_model, data):
+    predictor, vocabulary = sentiment_model
+    read = only_input_errors(sentiment.read_csv_upload, data)
     if read is None:
         return
     table, encoding = read
     assert encoding in csvfiles.ENCODINGS
-    for column in text.text_columns(table)[:1]:
-        scored = text.score_table(predictor, vocabulary, table, column)
-        assert len(scored) == min(len(table), text.MAX_CSV_ROWS)
+    for column in sentiment.text_columns(table)[:1]:
+        scored = sentiment.score_table(predictor, vocabulary, table, column)
+        assert len(scored) == min(len(table), sentiment.MAX_CSV_ROWS)
         assert set(scored["label"]) <= {"positive", "negative", ""}
         written = csv.reader(io.StringIO(csvfiles.safe_csv_bytes(scored).decode("utf-8"), newline=""))
         assert not any(cell.startswith(csvfiles.FORMULA_TRIGGERS) for row in written for cell in row)
@@ -198,23 +199,23 @@ query_values = st.one_of(st.text(max_size=12), st.from_regex(r"[0-9]{1,12}", ful
 @FUZZ
 @given(st.dictionaries(st.sampled_from(["digit", "seed", "size", "other"]), query_values))
 def test_gan_addresses_give_valid_settings(query):
-    settings_, problems = generation.settings_from_query(query)
+    settings_, problems = gan.settings_from_query(query)
     assert settings_["digit"] == "any" or settings_["digit"] in range(10)
-    assert 0 <= settings_["seed"] <= generation.MAX_SEED and settings_["size"] in generation.GRID_SIZES
+    assert 0 <= settings_["seed"] <= gan.MAX_SEED and settings_["size"] in gan.GRID_SIZES
     assert all(len(problem) < 120 for problem in problems)
-    generation.latent_vectors(settings_["seed"], settings_["size"] ** 2)
+    gan.latent_vectors(settings_["seed"], settings_["size"] ** 2)
 
 
 @FUZZ
 @given(st.one_of(st.text(max_size=400), st.text(alphabet=st.characters(codec="utf-8"), max_size=2000),
                  st.lists(st.sampled_from(["good", "bad", "not", "film", "!!", "<br />", "😀", "\x00", "\u202e"]),
                           max_size=200).map(" ".join)))
-def test_typed_text_is_scored_or_refused_with_a_message(sentiment, review):
-    predictor, vocabulary = sentiment
-    score = only_input_errors(text.score_text, predictor, vocabulary, review)
+def test_typed_text_is_scored_or_refused_with_a_message(sentiment_model, review):
+    predictor, vocabulary = sentiment_model
+    score = only_input_errors(sentiment.score_text, predictor, vocabulary, review)
     if score is None:
         return
     assert 0.0 <= score.probability <= 1.0 and score.label in ("positive", "negative")
-    effects = text.word_effects(predictor, vocabulary, review)
-    pieces = text.highlighted_pieces(review, effects)
+    effects = sentiment.word_effects(predictor, vocabulary, review)
+    pieces = sentiment.highlighted_pieces(review, effects)
     assert all(value is None or np.isfinite(value) for _, value in pieces)

@@ -7,7 +7,7 @@ pytest.importorskip("tensorflow")
 
 import train_gan  # noqa: E402
 
-from showcase import generation  # noqa: E402
+from showcase.tasks import gan
 
 
 @pytest.fixture(scope="module")
@@ -17,15 +17,15 @@ def networks():
 
 def test_the_generator_takes_one_latent_and_digit_tensor_and_draws_28x28_images_in_the_unit_range(networks):
     generator, _ = networks
-    assert generator.input_shape == (None, generation.LATENT_DIM + generation.NUM_CLASSES)
-    inputs = generation.generator_input(generation.latent_vectors(0, 4), [0, 1, 2, 3])
+    assert generator.input_shape == (None, gan.LATENT_DIM + gan.NUM_CLASSES)
+    inputs = gan.generator_input(gan.latent_vectors(0, 4), [0, 1, 2, 3])
     images = np.asarray(generator(inputs, training=False))
     assert images.shape == (4, 28, 28, 1) and images.min() >= 0 and images.max() <= 1
 
 
 def test_the_discriminator_scores_and_classifies(networks):
     _, discriminator = networks
-    score, logits = discriminator([np.zeros((3, 28, 28, 1), np.float32), generation.one_hot([1, 2, 3])])
+    score, logits = discriminator([np.zeros((3, 28, 28, 1), np.float32), gan.one_hot([1, 2, 3])])
     assert tuple(score.shape) == (3, 1) and tuple(logits.shape) == (3, 10)
 
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from showcase import formats
-from showcase.manifest import FORMAT_LABELS
+from showcase.formats import FORMAT_LABELS
 
 
 class BlockTensorFlow(importlib.abc.MetaPathFinder):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from showcase import text
-from showcase.preprocessing import sentiment as recipe
+from showcase.tasks import sentiment
+from showcase.tasks import sentiment as recipe
 
 VOCABULARY = recipe.Vocabulary(["the", "film", "good", "not", "bad", "not good", "good film", "great"])
 POSITIVE_IDS = {VOCABULARY.ids[term] for term in ("good", "good film", "great")}
@@ -101,32 +101,32 @@ def test_vocabulary_is_built_from_document_frequency():
 def test_score_averages_the_chunks():
     fake = FakePredictor()
     long_review = "good " * recipe.WORDS_PER_CHUNK + "bad " * recipe.WORDS_PER_CHUNK
-    score = text.score_text(fake, VOCABULARY, long_review)
+    score = sentiment.score_text(fake, VOCABULARY, long_review)
     assert len(score.chunk_probabilities) == 2 and fake.calls == [(2, recipe.WINDOW)]
     assert score.probability == pytest.approx(np.mean(score.chunk_probabilities))
 
 
 @pytest.mark.parametrize("bad_text", ["", "   \n\t ", "😀🎬!!"])
 def test_empty_or_wordless_text_is_refused_with_a_message(bad_text):
-    with pytest.raises(text.TextInputError, match="empty|no words"):
-        text.score_text(FakePredictor(), VOCABULARY, bad_text)
+    with pytest.raises(sentiment.TextInputError, match="empty|no words"):
+        sentiment.score_text(FakePredictor(), VOCABULARY, bad_text)
 
 
 def test_a_megabyte_of_text_is_cut_with_a_flag():
-    score = text.score_text(FakePredictor(), VOCABULARY, "good film. " * 100_000)
+    score = sentiment.score_text(FakePredictor(), VOCABULARY, "good film. " * 100_000)
     assert score.truncated
-    assert score.words == len(recipe.words(("good film. " * 100_000)[: text.MAX_CHARACTERS]))
+    assert score.words == len(recipe.words(("good film. " * 100_000)[: sentiment.MAX_CHARACTERS]))
 
 
 def test_word_shares_follow_the_words():
-    effects = text.word_effects(FakePredictor(), VOCABULARY, "the film is not good but great")
+    effects = sentiment.word_effects(FakePredictor(), VOCABULARY, "the film is not good but great")
     by_word = dict(zip(recipe.words("the film is not good but great"), effects))
     assert by_word["great"] > 0 and by_word["not"] < 0 and by_word["the"] == 0
 
 
 def test_highlighted_pieces_keep_the_visitors_text():
     review = "Great film!!! 😀"
-    pieces = text.highlighted_pieces(review, text.word_effects(FakePredictor(), VOCABULARY, review))
+    pieces = sentiment.highlighted_pieces(review, sentiment.word_effects(FakePredictor(), VOCABULARY, review))
     assert [surface for surface, _ in pieces] == ["Great", "film!!!", "😀"]
     assert pieces[0][1] > 0 and pieces[2][1] is None
 
@@ -137,9 +137,9 @@ def csv_bytes(frame, **options):
 
 def test_csv_rows_are_scored_and_empty_cells_get_a_note():
     frame = pd.DataFrame({"id": [1, 2, 3], "review": ["a good film", "", "bad, bad"]})
-    table, encoding = text.read_csv_upload(csv_bytes(frame))
-    assert encoding == "utf-8-sig" and text.text_columns(table) == ["review"]
-    scored = text.score_table(FakePredictor(), VOCABULARY, table, "review")
+    table, encoding = sentiment.read_csv_upload(csv_bytes(frame))
+    assert encoding == "utf-8-sig" and sentiment.text_columns(table) == ["review"]
+    scored = sentiment.score_table(FakePredictor(), VOCABULARY, table, "review")
     assert scored["label"].tolist() == ["positive", "", "negative"]
     assert np.isnan(scored["probability_positive"][1]) and "empty" in scored["note"][1]
 
@@ -147,12 +147,12 @@ def test_csv_rows_are_scored_and_empty_cells_get_a_note():
 @pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
 def test_csv_in_other_encodings_is_read(encoding):
     frame = pd.DataFrame({"review": ["Très bon film, génial", "mauvais"]})
-    table, used = text.read_csv_upload(frame.to_csv(index=False).encode(encoding))
+    table, used = sentiment.read_csv_upload(frame.to_csv(index=False).encode(encoding))
     assert table["review"][0] == "Très bon film, génial" and used == encoding
 
 
 def test_semicolon_separated_csv_is_read():
-    table, _ = text.read_csv_upload("id;review\n1;good film\n2;bad film\n".encode())
+    table, _ = sentiment.read_csv_upload("id;review\n1;good film\n2;bad film\n".encode())
     assert list(table.columns) == ["id", "review"]
 
 
@@ -163,16 +163,16 @@ def test_semicolon_separated_csv_is_read():
     ("review\nGood, but long\n".encode(), "more fields than the header"),
 ])
 def test_files_that_are_not_csv_get_a_message(data, message):
-    with pytest.raises(text.TextInputError, match=message):
-        text.read_csv_upload(data)
+    with pytest.raises(sentiment.TextInputError, match=message):
+        sentiment.read_csv_upload(data)
 
 
 def test_a_csv_without_text_has_no_text_column():
-    table, _ = text.read_csv_upload(b"id,score\n1,0.5\n2,0.7\n")
-    assert text.text_columns(table) == []
+    table, _ = sentiment.read_csv_upload(b"id,score\n1,0.5\n2,0.7\n")
+    assert sentiment.text_columns(table) == []
 
 
 def test_rows_beyond_the_limit_are_left_out():
-    data = ("review\n" + "good film\n" * (text.MAX_CSV_ROWS + 50)).encode()
-    table, _ = text.read_csv_upload(data)
-    assert len(text.score_table(FakePredictor(), VOCABULARY, table, "review")) == text.MAX_CSV_ROWS
+    data = ("review\n" + "good film\n" * (sentiment.MAX_CSV_ROWS + 50)).encode()
+    table, _ = sentiment.read_csv_upload(data)
+    assert len(sentiment.score_table(FakePredictor(), VOCABULARY, table, "review")) == sentiment.MAX_CSV_ROWS

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from showcase import csvfiles
+from showcase import csvfiles, evaluation
 
 PREPROCESSING_ID = "showcase.forecasting.model_input"
 LOOKBACK = 60
@@ -753,3 +753,37 @@ def forecast_chart(frame: pd.DataFrame, visible_days: int = 240, price_label: st
         y=y, strokeDash=alt.condition("datum.series === 'History'", alt.value([1, 0]), alt.value([5, 3])))
     points = base.mark_point(size=40, opacity=0, filled=True).encode(y="price:Q", tooltip=tooltip)
     return alt.layer(band, lines, points).add_params(zoom).properties(height=420)
+
+
+# ## Evaluation subset and calibration inputs
+
+
+def calibration_inputs(entry: dict[str, Any]) -> np.ndarray:
+    """Representative inputs for int8 calibration: every 20th window of the training period."""
+    scaler = Scaler.from_dict(entry["extra"]["scaler"])
+    windows = []
+    for ticker in TICKERS:
+        series = builtin_series(ticker)
+        origins = period_origins(series.dates)["train"][::20]
+        windows.append(model_input(*raw_windows(series.prices, origins), scaler))
+    return np.concatenate(windows)
+
+
+def evaluation_arrays(entry: dict[str, Any]) -> dict[str, np.ndarray]:
+    scaler = Scaler.from_dict(entry["extra"]["scaler"])
+    inputs, window_targets = [], []
+    for ticker in TICKERS:
+        series = builtin_series(ticker)
+        origins = period_origins(series.dates)["test"]
+        normalised, volatility = raw_windows(series.prices, origins)
+        inputs.append(model_input(normalised, volatility, scaler))
+        window_targets.append(targets(series.prices, origins, volatility))
+    return {"inputs": np.concatenate(inputs), "targets": np.concatenate(window_targets)}
+
+
+def evaluation_score(outputs: np.ndarray, arrays: dict[str, np.ndarray]) -> float:
+    return pinball_loss(arrays["targets"], outputs)
+
+
+EVALUATION = evaluation.Subset("pinball_loss", False, "all 2012–2013 test windows of the 4 stocks (normalised units)",
+                               evaluation_arrays, evaluation_score)

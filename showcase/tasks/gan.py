@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from PIL import Image
 
-from showcase import csvfiles
+from showcase import csvfiles, evaluation, runtime
+from showcase.formats import TFLITE
 
 LATENT_DIM = 64
 NUM_CLASSES = 10
@@ -223,3 +224,27 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     layer (its 128 global-average-pooled channels), the features that matter for telling digits apart.
     """
     return frechet_distance_from_statistics(*feature_statistics(features_a), *feature_statistics(features_b))
+
+
+# ## Evaluation subset and calibration inputs
+
+
+def calibration_inputs(entry: dict[str, Any]) -> np.ndarray:
+    """Representative inputs for int8 calibration: 256 generator inputs drawn as the page draws them."""
+    digits = np.arange(256) % NUM_CLASSES
+    return generator_input(latent_vectors(7, len(digits)), digits)
+
+
+def evaluation_arrays(entry: dict[str, Any]) -> dict[str, np.ndarray]:
+    digits = np.repeat(np.arange(NUM_CLASSES), 50)
+    return {"inputs": generator_input(latent_vectors(2026, len(digits)), digits), "targets": digits}
+
+
+def evaluation_score(outputs: np.ndarray, arrays: dict[str, np.ndarray]) -> float:
+    """The share of generated digits that the Digits model (TFLite) reads as the digit asked for."""
+    reader = runtime.load("digits", TFLITE)
+    return evaluation.accuracy(evaluation.predict_in_batches(reader, outputs.astype(np.float32)), arrays)
+
+
+EVALUATION = evaluation.Subset("digit_accuracy", True, "500 generated digits (50 per digit, seed 2026) read by the "
+                               "Digits model (TFLite)", evaluation_arrays, evaluation_score)

@@ -1,24 +1,203 @@
-"""Sentiment serving: score a review, explain it word by word, score a CSV of reviews, time it.
+"""The sentiment model: text normalization, the word tokenizer and the n-gram vocabulary, then serving.
 
-Every function takes a runtime predictor (``showcase.runtime.load("sentiment", format)``), so the page's
-format selector drives the scores, the word highlights and the batch mode alike. The recipe that turns
-text into token ids is ``showcase.preprocessing.sentiment``.
+Training (``training/train_sentiment.py``) and serving (below, and the Sentiment page) both
+turn a review into model input here, so the model always sees text prepared the same way:
 
-    python -m showcase.text --benchmark        # p50 latency of a 200-word review in every format
+1. ``normalize``: lower-case, HTML line breaks/tags and entities removed, apostrophes dropped
+   ("don't" -> "dont"), every other non-letter/non-digit character (punctuation, emoji) becomes a space.
+2. ``words``: the normalized text split on whitespace.
+3. ``Vocabulary.words``: the same words with names replaced by one token, ``PERSON``. A word written
+   with a capital ("Emma", not "emma" or "EMMA") is a name when it is in the vocabulary's list of names
+   (the training script builds it: words the IMDB reviews nearly always capitalize — actors, characters,
+   places — plus the US census first names) or when it is not in the vocabulary at all.
+   Without this, names carried sentiment learned from the reviews' actors and characters: in "I watched
+   this with Emma / Linda last night…" the probability moved from 0.60 to 0.03.
+4. ``Vocabulary.encode_chunks``: the words are cut into chunks of ``WORDS_PER_CHUNK`` words; each chunk
+   becomes its unigram ids followed by its bigram ids ("not good"), terms outside the vocabulary are
+   dropped, and the ids are right-padded with 0 to ``WINDOW`` ids. A review longer than one chunk is
+   scored chunk by chunk and the probabilities are averaged (``average_by_owner``).
+
+The vocabulary is a UTF-8 text file with one term per line: the term on line n (counting from 1) has
+id n; id 0 is padding. The list of first names is a file with one lower-case name per line. Both ship
+beside the model in ``models/sentiment/``.
+
+Serving scores a review, explains it word by word, scores a CSV of reviews and times it. Every function
+takes a runtime predictor (``showcase.runtime.load("sentiment", format)``), so the page's format selector
+drives the scores, the word highlights and the batch mode alike.
+
+    python -m showcase.tasks.sentiment --benchmark   # p50 latency of a 200-word review in every format
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
+import html
+import re
 import time
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from showcase import calibration, csvfiles, datasets, evaluation, paths, runtime
 from showcase import manifest as manifest_lib
-from showcase import calibration, csvfiles, paths, runtime
-from showcase.preprocessing import sentiment as recipe
+
+PREPROCESSING_ID = "showcase.preprocessing.sentiment:Vocabulary.encode_chunks"
+WORDS_PER_CHUNK = 256
+# Unigrams and bigrams of one chunk: 256 + 255 ids, padded to a round 512.
+WINDOW = 512
+PADDING_ID = 0
+# The token that stands for every person name (letters only, so normalization leaves it as it is).
+PERSON = "xxperson"
+# A word of the texts is a proper noun if it is capitalized this often ("Seagal", "Hollywood")...
+PROPER_NOUN_CAPITALIZED_SHARE = 0.9
+# ... and a listed first name stays a name unless the texts mostly write it in lower case ("will", "hope").
+FIRST_NAME_CAPITALIZED_SHARE = 0.5
+
+_TAG = re.compile(r"<[^>]*>")
+_APOSTROPHE = re.compile(r"['\u2019\u02bc`]")
+# Anything that is not a letter or digit in any script (``\w`` minus the underscore).
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def cased_words(text: str) -> list[str]:
+    """The words of a text as written: HTML, apostrophes and punctuation removed, case kept."""
+    if not isinstance(text, str):
+        raise ValueError(f"Expected text (str), got {type(text).__name__}.")
+    text = _APOSTROPHE.sub("", _TAG.sub(" ", html.unescape(text)))
+    return [word for word in _NOT_WORD.split(text) if word]
+
+
+def words(text: str) -> list[str]:
+    """The lower-case words of a text (no person-name masking; see ``Vocabulary.words``)."""
+    return [word.lower() for word in cased_words(text)]
+
+
+def normalize(text: str) -> str:
+    """Lower-case text without HTML, apostrophes or punctuation; words separated by single spaces."""
+    return " ".join(words(text))
+
+
+def is_capitalized(word: str) -> bool:
+    """"Emma" yes; "emma", "EMMA", "E" no."""
+    return word[:1].isupper() and word[1:].islower()
+
+
+def capitalized_names(texts: Iterable[str], first_names: Iterable[str], min_count: int = 3) -> list[str]:
+    """Proper nouns and first names (lower case), as the texts use them.
+
+    A word seen at least ``min_count`` times and capitalized at least ``PROPER_NOUN_CAPITALIZED_SHARE`` of the
+    time is a proper noun ("Seagal", "Priya"); a listed first name is kept unless the texts mostly write it
+    in lower case ("will", "hope", "mark" are plain words first).
+    """
+    seen: collections.Counter[str] = collections.Counter()
+    capitalized: collections.Counter[str] = collections.Counter()
+    for text in texts:
+        for word in cased_words(text):
+            seen[word.lower()] += 1
+            capitalized[word.lower()] += is_capitalized(word)
+    proper_nouns = {word for word, count in seen.items()
+                    if count >= min_count and capitalized[word] >= PROPER_NOUN_CAPITALIZED_SHARE * count}
+    names = {name for name in first_names if capitalized[name] >= FIRST_NAME_CAPITALIZED_SHARE * seen[name]}
+    return sorted(proper_nouns | names)
+
+
+def pieces(text: str) -> list[tuple[str, list[str]]]:
+    """The text (HTML removed) split on whitespace, each piece with its words; for word highlights.
+
+    The pieces' words, concatenated, are exactly ``words(text)``, so per-word figures map back onto
+    what the visitor typed, punctuation included.
+    """
+    cleaned = _TAG.sub(" ", html.unescape(text))
+    return [(piece, words(piece)) for piece in cleaned.split()]
+
+
+def ngrams(tokens: Sequence[str]) -> list[str]:
+    """Unigrams followed by bigrams ("a b") of a list of words."""
+    return list(tokens) + [f"{first} {second}" for first, second in zip(tokens, tokens[1:])]
+
+
+def chunks(tokens: Sequence[str], size: int = WORDS_PER_CHUNK) -> list[Sequence[str]]:
+    """Consecutive slices of at most ``size`` words; one empty chunk for an empty text."""
+    return [tokens[start:start + size] for start in range(0, len(tokens), size)] or [tokens[:0]]
+
+
+class Vocabulary:
+    """Terms (unigrams and bigrams) and their ids; id 0 is padding."""
+
+    def __init__(self, terms: Sequence[str], person_names: Iterable[str] = ()):
+        if len(set(terms)) != len(terms):
+            raise ValueError("The vocabulary has duplicate terms.")
+        self.terms = list(terms)
+        self.ids = {term: index + 1 for index, term in enumerate(self.terms)}
+        self.person_names = frozenset(person_names)
+
+    def words(self, text: str, mask_unknown: bool = True) -> list[str]:
+        """The lower-case words of a text, capitalized person names (and, with ``mask_unknown``, capitalized
+        words the vocabulary does not know) replaced by ``PERSON``; one entry per word of ``words(text)``."""
+        return [self._mask(word, mask_unknown) for word in cased_words(text)]
+
+    def _mask(self, word: str, mask_unknown: bool) -> str:
+        lower = word.lower()
+        if is_capitalized(word) and (lower in self.person_names or (mask_unknown and lower not in self.ids)):
+            return PERSON
+        return lower
+
+    def __len__(self) -> int:
+        """Number of ids the model's embedding needs (terms + padding)."""
+        return len(self.terms) + 1
+
+    @classmethod
+    def build(
+        cls, texts: Iterable[str], max_terms: int, min_documents: int = 3, person_names: Iterable[str] = ()
+    ) -> "Vocabulary":
+        """The ``max_terms`` unigrams and bigrams found in the most documents (ties broken alphabetically),
+        counted after the listed person names are masked."""
+        masking = cls([], person_names)
+        document_frequency: collections.Counter[str] = collections.Counter()
+        for text in texts:
+            document_frequency.update(set(ngrams(masking.words(text, mask_unknown=False))))
+        frequent = [(term, count) for term, count in document_frequency.items() if count >= min_documents]
+        frequent.sort(key=lambda item: (-item[1], item[0]))
+        return cls([term for term, _ in frequent[:max_terms]], masking.person_names)
+
+    @classmethod
+    def load(cls, path: Path, person_names_path: Path | None = None) -> "Vocabulary":
+        names = _read_lines(person_names_path) if person_names_path else []
+        return cls(_read_lines(path), names)
+
+    def save(self, path: Path) -> Path:
+        return _write_lines(path, self.terms)
+
+    def save_person_names(self, path: Path) -> Path:
+        return _write_lines(path, sorted(self.person_names))
+
+    def encode_words(self, tokens: Sequence[str]) -> np.ndarray:
+        """One chunk of at most ``WORDS_PER_CHUNK`` words -> int32 ids of shape (WINDOW,)."""
+        if len(tokens) > WORDS_PER_CHUNK:
+            raise ValueError(f"A chunk holds at most {WORDS_PER_CHUNK} words, got {len(tokens)}.")
+        ids = [self.ids[term] for term in ngrams(tokens) if term in self.ids]
+        row = np.zeros(WINDOW, dtype=np.int32)
+        row[: len(ids)] = ids
+        return row
+
+    def encode_chunks(self, text: str) -> np.ndarray:
+        """A text -> int32 array (number of chunks, WINDOW): the model input, one row per chunk."""
+        return np.stack([self.encode_words(chunk) for chunk in chunks(self.words(text))])
+
+
+def _read_lines(path: Path) -> list[str]:
+    return [line for line in Path(path).read_text(encoding="utf-8").split("\n") if line]
+
+
+def _write_lines(path: Path, lines: Sequence[str]) -> Path:
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+# ## Serving
 
 MODEL_NAME = "sentiment"
 VOCABULARY_FILE = "vocabulary.txt"
@@ -26,7 +205,7 @@ PERSON_NAMES_FILE = "person_names.txt"
 # The page scores at most this many characters of one text (about 18,000 words); the rest is cut with a notice.
 MAX_CHARACTERS = 100_000
 # Word highlights are computed for the first chunks only (one batched call per chunk, one row per term).
-MAX_EXPLAINED_WORDS = 2 * recipe.WORDS_PER_CHUNK
+MAX_EXPLAINED_WORDS = 2 * WORDS_PER_CHUNK
 # Batch mode limits.
 MAX_CSV_BYTES = 10_000_000
 MAX_CSV_ROWS = 2_000
@@ -48,10 +227,10 @@ def average_by_owner(values: np.ndarray, owner: np.ndarray, count: int) -> np.nd
     return totals / np.maximum(np.bincount(owner, minlength=count), 1)
 
 
-def load_vocabulary(entry: dict[str, Any]) -> recipe.Vocabulary:
+def load_vocabulary(entry: dict[str, Any]) -> Vocabulary:
     """The vocabulary and list of person names listed in the manifest entry, checked against their sha256."""
     files = [_verified_file(entry, key) for key in ("vocabulary", "person_names")]
-    return recipe.Vocabulary.load(*files)
+    return Vocabulary.load(*files)
 
 
 def _verified_file(entry: dict[str, Any], key: str):
@@ -87,13 +266,13 @@ def check_text(text: str) -> tuple[str, bool]:
         raise TextInputError("The text is empty. Type or paste a review (a few sentences work best).")
     truncated = len(text) > MAX_CHARACTERS
     text = text[:MAX_CHARACTERS] if truncated else text
-    if not recipe.words(text):
+    if not words(text):
         raise TextInputError("The text has no words (only punctuation, symbols or emoji). "
                              "Type a review in English.")
     return text, truncated
 
 
-def score_text(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, text: str,
+def score_text(predictor: runtime.Predictor, vocabulary: Vocabulary, text: str,
                temperature: float = 1.0) -> Score:
     """Score one review: every chunk of ``WORDS_PER_CHUNK`` words in one batch, probabilities averaged, the mean
     calibrated with ``temperature`` (``showcase.calibration``; 1.0 leaves it as the model gave it)."""
@@ -109,7 +288,7 @@ def score_text(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, text
     )
 
 
-def _chunk_terms(vocabulary: recipe.Vocabulary, tokens: Sequence[str]) -> list[tuple[int, tuple[int, ...]]]:
+def _chunk_terms(vocabulary: Vocabulary, tokens: Sequence[str]) -> list[tuple[int, tuple[int, ...]]]:
     """(id, word positions it covers) for every in-vocabulary unigram and bigram of one chunk, in model order."""
     terms = [(token, (position,)) for position, token in enumerate(tokens)]
     terms += [(f"{tokens[i]} {tokens[i + 1]}", (i, i + 1)) for i in range(len(tokens) - 1)]
@@ -128,7 +307,7 @@ def _logit(probabilities: np.ndarray) -> np.ndarray:
     return np.log(clipped / (1 - clipped))
 
 
-def word_effects(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, text: str,
+def word_effects(predictor: runtime.Predictor, vocabulary: Vocabulary, text: str,
                  temperature: float = 1.0) -> np.ndarray:
     """How much each word pushes the review toward "positive" (> 0) or "negative" (< 0), in logit units.
 
@@ -144,17 +323,17 @@ def word_effects(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, te
     """
     text, _ = check_text(text)
     tokens = vocabulary.words(text)
-    chunk_list = recipe.chunks(tokens)
+    chunk_list = chunks(tokens)
     effects = np.full(len(tokens), np.nan)
     for chunk_index, chunk in enumerate(chunk_list):
-        start = chunk_index * recipe.WORDS_PER_CHUNK
+        start = chunk_index * WORDS_PER_CHUNK
         if start >= MAX_EXPLAINED_WORDS:
             break
         terms = _chunk_terms(vocabulary, chunk)
         word_effect = np.zeros(len(chunk))
         if terms:
             # Row 0 is the empty input (the bias alone); row i + 1 holds term i alone.
-            rows = np.zeros((len(terms) + 1, recipe.WINDOW), dtype=np.int32)
+            rows = np.zeros((len(terms) + 1, WINDOW), dtype=np.int32)
             rows[1:, 0] = [term_id for term_id, _ in terms]
             logits = _logit(predictor.predict(rows)[:, 0])
             shares = (logits[1:] - logits[0]) / len(terms) / temperature
@@ -168,7 +347,7 @@ def highlighted_pieces(text: str, effects: np.ndarray) -> list[tuple[str, float 
     """The text's whitespace-separated pieces with the summed effect of their words (None: no word/not computed)."""
     text, _ = check_text(text)
     result, position = [], 0
-    for surface, piece_words in recipe.pieces(text):
+    for surface, piece_words in pieces(text):
         values = effects[position : position + len(piece_words)]
         position += len(piece_words)
         known = values[~np.isnan(values)] if len(values) else values
@@ -205,7 +384,7 @@ def text_columns(table: "pd.DataFrame") -> list[str]:  # noqa: F821
 
 def score_table(
     predictor: runtime.Predictor,
-    vocabulary: recipe.Vocabulary,
+    vocabulary: Vocabulary,
     table: "pd.DataFrame",  # noqa: F821
     column: str,
     progress: Callable[[float], None] | None = None,
@@ -249,7 +428,7 @@ def score_table(
 # ## Benchmark
 
 
-def benchmark(predictor: runtime.Predictor, vocabulary: recipe.Vocabulary, runs: int = 300) -> dict[str, float]:
+def benchmark(predictor: runtime.Predictor, vocabulary: Vocabulary, runs: int = 300) -> dict[str, float]:
     """p50 / p95 milliseconds to score the 200-word BENCHMARK_REVIEW, tokenization included."""
     for _ in range(20):
         score_text(predictor, vocabulary, BENCHMARK_REVIEW)
@@ -274,7 +453,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args(argv)
     if args.benchmark:
-        print(f"p50 / p95 ms for a {len(recipe.words(BENCHMARK_REVIEW))}-word review "
+        print(f"p50 / p95 ms for a {len(words(BENCHMARK_REVIEW))}-word review "
               f"({runtime.NUM_THREADS} threads, tokenization included):")
         for name, figures in benchmark_formats(runs=args.runs).items():
             print(f"  {name:12s} {figures}")
@@ -282,3 +461,31 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ## Evaluation subset and calibration inputs
+
+
+def calibration_inputs(entry: dict[str, Any]) -> np.ndarray:
+    """Representative inputs for int8 calibration: the chunks of the committed sample reviews."""
+    vocabulary = load_vocabulary(entry)
+    reviews = read_csv_upload((paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())[0]["review"]
+    return np.concatenate([vocabulary.encode_chunks(review) for review in reviews if review.strip()])
+
+
+def evaluation_arrays(entry: dict[str, Any]) -> dict[str, np.ndarray]:
+    vocabulary = load_vocabulary(entry)
+    reviews, labels = datasets.imdb(evaluation.require_dataset(datasets.IMDB))["test"]
+    encoded = [vocabulary.encode_chunks(review) for review in reviews[::25]]
+    owner = np.concatenate([np.full(len(rows), index) for index, rows in enumerate(encoded)])
+    return {"inputs": np.concatenate(encoded), "owner": owner, "targets": labels[::25]}
+
+
+def evaluation_score(outputs: np.ndarray, arrays: dict[str, np.ndarray]) -> float:
+    """Review accuracy, each review's probability the mean of its chunks'."""
+    probabilities = average_by_owner(outputs[:, 0], arrays["owner"], len(arrays["targets"]))
+    return float(np.mean((probabilities >= 0.5) == arrays["targets"]))
+
+
+EVALUATION = evaluation.Subset("accuracy", True, "1,000 IMDB test reviews (every 25th)", evaluation_arrays,
+                               evaluation_score)

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from showcase.preprocessing import digits as digit_preprocessing
+from showcase import datasets, evaluation
+from showcase.tasks import digits as digit_preprocessing
 
 IMAGE_SIZE = 28
 # The threshold is this percentile of the validation digits' scores: about 1% of normal digits are flagged.
@@ -242,3 +243,32 @@ def read_idx_images(data: bytes) -> np.ndarray:
     if len(data) != expected:
         raise ValueError(f"The idx file holds {len(data)} bytes; its header announces {expected}.")
     return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
+
+
+# ## Evaluation subset and calibration inputs
+
+
+def calibration_inputs(entry: dict[str, Any]) -> np.ndarray:
+    """Representative inputs for int8 calibration: the committed sample digits, as for the digits model."""
+    return digit_preprocessing.calibration_inputs(entry)
+
+
+def evaluation_arrays(entry: dict[str, Any]) -> dict[str, np.ndarray]:
+    if not (datasets.FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
+        raise evaluation.DataUnavailable(
+            f"Fashion-MNIST is not in {datasets.FASHION_MNIST_DIR} (Debian dataset-fashion-mnist).")
+    _, (x_test, _) = datasets.mnist(evaluation.require_dataset(datasets.MNIST))
+    fashion = datasets.fashion_mnist_test(datasets.FASHION_MNIST_DIR)
+    images = np.concatenate([x_test[::20], fashion[::20]])
+    return {"inputs": digit_preprocessing.to_model_input(images),
+            "targets": np.repeat([0, 1], [len(x_test[::20]), len(fashion[::20])])}
+
+
+def evaluation_score(outputs: np.ndarray, arrays: dict[str, np.ndarray]) -> float:
+    """ROC-AUC of the reconstruction error, digits (target 0) against Fashion-MNIST (target 1)."""
+    scores = reconstruction_error(arrays["inputs"], outputs)
+    return roc_auc(scores[arrays["targets"] == 0], scores[arrays["targets"] == 1])
+
+
+EVALUATION = evaluation.Subset("roc_auc", True, "500 MNIST vs 500 Fashion-MNIST test images (every 20th)",
+                               evaluation_arrays, evaluation_score)

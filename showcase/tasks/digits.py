@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from showcase import datasets, evaluation, paths
 from showcase.imaging import release_freed_memory
 
 PREPROCESSING_ID = "digits/mnist-recipe-v1"
@@ -191,3 +193,21 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
         raise ValueError(f"Expected 28×28 images, got an array of shape {images.shape}.")
     batch = images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1).astype(np.float32)
     return batch / 255.0 if images.dtype == np.uint8 else batch
+
+
+# ## Evaluation subset and calibration inputs
+
+
+def calibration_inputs(entry: dict[str, Any]) -> np.ndarray:
+    """Representative inputs for int8 calibration: the committed sample digits."""
+    files = sorted((paths.SAMPLES_DIR / "digits").glob("*.png"))
+    return to_model_input(np.stack([np.asarray(Image.open(file).convert("L")) for file in files]))
+
+
+def evaluation_arrays(entry: dict[str, Any]) -> dict[str, np.ndarray]:
+    _, (x_test, y_test) = datasets.mnist(evaluation.require_dataset(datasets.MNIST))
+    return {"inputs": to_model_input(x_test[::10]), "targets": y_test[::10]}
+
+
+EVALUATION = evaluation.Subset("accuracy", True, "1,000 MNIST test digits (every 10th)", evaluation_arrays,
+                               evaluation.accuracy)

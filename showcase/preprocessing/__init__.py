@@ -1,1 +1,0 @@
-"""Per-task preprocessing, used identically by training, evaluation and the app."""

@@ -1,0 +1,246 @@
+"""The flowers model: photo preprocessing, shared by training, evaluation and the app, then serving.
+
+Every photo -- a training image read from the tf_flowers archive or a visitor's upload -- goes through
+``showcase.imaging.read_image`` (EXIF orientation applied, any Pillow mode turned into L, RGB or RGBA),
+then ``to_rgb`` (grayscale expanded, transparency flattened onto white) and ``center_crop`` (the largest
+centred square, resized to 224×224 in one bicubic step). Pixels are float32 in [0, 1], the TF Hub image
+convention; the backbone itself maps them to MobileNet's [-1, 1].
+
+Training views (``random_view``) use the same crop-and-resize function with a random square-ish box,
+a random horizontal flip and mild colour jitter, so that evaluation and serving see exactly the
+geometry the model was trained on. No TensorFlow here: the app imports this module.
+
+Serving classifies a photo, decides when to say "not sure" and reads the manifest's figures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageEnhance
+
+from showcase import datasets, evaluation, paths
+from showcase.imaging import LARGE_DECODE_PIXELS, read_image, release_freed_memory
+
+PREPROCESSING_ID = "flowers/center-crop-224-v1"
+IMAGE_SIZE = 224
+LABELS = datasets.FLOWER_CLASSES
+# Random training crops cover this fraction of the photo's area, with this range of aspect ratios.
+CROP_AREA = (0.45, 1.0)
+CROP_ASPECT = (3 / 4, 4 / 3)
+COLOR_JITTER = 0.2
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """An RGB copy of an L, RGB or RGBA image; transparent pixels become white."""
+    if image.mode == "RGB":
+        return image
+    if image.mode == "RGBA":
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def crop_and_resize(image: Image.Image, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Resize the ``box`` region of an RGB image to 224×224; float32 pixels in [0, 1]."""
+    # reducing_gap first shrinks very large photos by an integer factor (fast, still anti-aliased).
+    resized = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
+    return np.asarray(resized, dtype=np.float32) / 255.0
+
+
+def center_box(width: int, height: int) -> tuple[float, float, float, float]:
+    """The largest square centred in a ``width``×``height`` image."""
+    side = min(width, height)
+    left, top = (width - side) / 2, (height - side) / 2
+    return (left, top, left + side, top + side)
+
+
+def center_crop(image: Image.Image) -> np.ndarray:
+    """The evaluation and serving view of a photo: its centre square at 224×224, float32 in [0, 1]."""
+    image = to_rgb(image)
+    return crop_and_resize(image, center_box(*image.size))
+
+
+def random_view(image: Image.Image, rng: np.random.Generator) -> np.ndarray:
+    """A random training view: crop (45–100% of the area), horizontal flip, brightness/contrast/colour."""
+    image = to_rgb(image)
+    width, height = image.size
+    area = width * height * rng.uniform(*CROP_AREA)
+    aspect = np.exp(rng.uniform(np.log(CROP_ASPECT[0]), np.log(CROP_ASPECT[1])))
+    crop_width = min(width, np.sqrt(area * aspect))
+    crop_height = min(height, np.sqrt(area / aspect))
+    left = rng.uniform(0, width - crop_width)
+    top = rng.uniform(0, height - crop_height)
+    if rng.random() < 0.5:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    for enhancer in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
+        image = enhancer(image).enhance(1 + rng.uniform(-COLOR_JITTER, COLOR_JITTER))
+    return crop_and_resize(image, (left, top, left + crop_width, top + crop_height))
+
+
+def prepare_photo(data: bytes) -> tuple[Image.Image, np.ndarray]:
+    """Decode uploaded or archived bytes; return the upright image and its model view (224, 224, 3).
+
+    Raises ``showcase.imaging.ImageInputError`` (a ``ValueError``) with a visitor-facing message for
+    anything that is not a usable image.
+    """
+    image = read_image(data)
+    view = center_crop(image)
+    width, height = image.info["original_size"]
+    if width * height > LARGE_DECODE_PIXELS:
+        release_freed_memory()
+    return image, view
+
+
+def to_model_input(views) -> np.ndarray:
+    """Stack one or more (224, 224, 3) views into the model's float32 batch (N, 224, 224, 3)."""
+    batch = np.asarray(views, dtype=np.float32)
+    if batch.ndim == 3:
+        batch = batch[None]
+    if batch.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
+        raise ValueError(f"Expected views of shape (224, 224, 3), got a batch of shape {batch.shape}.")
+    return batch
+
+
+# ## Serving
+
+SAMPLE_DIR = paths.SAMPLES_DIR / "flowers"
+DISPLAY_SIZE = (480, 480)
+
+
+@dataclass
+class Verdict:
+    label: str
+    confidence: float
+    sure: bool
+    probabilities: np.ndarray
+
+
+def threshold(entry: dict[str, Any]) -> float:
+    """The "not sure" threshold chosen on validation data by the training script."""
+    return float(entry["extra"]["not_sure"]["threshold"])
+
+
+def verdict(probabilities: np.ndarray, entry: dict[str, Any]) -> Verdict:
+    """The top class, its probability, and whether it clears the manifest's threshold."""
+    probabilities = np.asarray(probabilities, dtype=np.float32).reshape(-1)
+    if probabilities.shape != (len(entry["labels"]),):
+        raise ValueError(f"Expected {len(entry['labels'])} probabilities, got shape {probabilities.shape}.")
+    top = int(np.argmax(probabilities))
+    confidence = float(probabilities[top])
+    return Verdict(entry["labels"][top], confidence, confidence >= threshold(entry), probabilities)
+
+
+def classify(predictor, view: np.ndarray) -> np.ndarray:
+    """Five class probabilities for one (224, 224, 3) view."""
+    return predictor.predict(to_model_input(view))[0]
+
+
+def display_copy(image: Image.Image) -> Image.Image:
+    """A small RGB copy to show on the page (a 40 MP upload is not sent back to the browser)."""
+    shown = to_rgb(image).copy()
+    shown.thumbnail(DISPLAY_SIZE)
+    return shown
+
+
+def sample_photos(directory: Path = SAMPLE_DIR) -> list[Path]:
+    """The committed sample photos, named ``<class>_<flickr file name>.jpg``."""
+    return sorted(directory.glob("*.jpg"))
+
+
+def sample_label(path: Path) -> str:
+    return path.name.split("_", 1)[0]
+
+
+def confusion_frame(entry: dict[str, Any]) -> pd.DataFrame:
+    """The validation confusion matrix in long form (true class, predicted class, count)."""
+    labels = entry["labels"]
+    matrix = np.asarray(entry["extra"]["confusion_matrix"])
+    return pd.DataFrame(
+        [{"true class": labels[i], "predicted class": labels[j], "photos": int(matrix[i, j])}
+         for i in range(len(labels)) for j in range(len(labels))]
+    )
+
+
+def per_class_frame(entry: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"class": label, **figures} for label, figures in entry["extra"]["per_class"].items()]
+    return pd.DataFrame(rows)
+
+
+def batch1_p50_ms(predictor, image: np.ndarray, runs: int = 200, warmup: int = 20) -> float:
+    """Median wall-clock latency of one single-image prediction (the runtime uses 2 threads)."""
+    batch = to_model_input(image)
+    for _ in range(warmup):
+        predictor.predict(batch)
+    latencies = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        predictor.predict(batch)
+        latencies.append((time.perf_counter() - start) * 1000)
+    return round(float(np.median(latencies)), 3)
+
+
+# ## Figures the training script writes into the manifest
+
+
+def class_report(probabilities: np.ndarray, labels: np.ndarray, names) -> tuple[np.ndarray, dict]:
+    """The confusion matrix (rows: true class) and per-class precision, recall and support."""
+    predictions = np.asarray(probabilities).argmax(1)
+    confusion = np.zeros((len(names), len(names)), dtype=int)
+    np.add.at(confusion, (labels, predictions), 1)
+    per_class = {
+        name: {
+            "precision": round(float(confusion[i, i] / max(confusion[:, i].sum(), 1)), 4),
+            "recall": round(float(confusion[i, i] / max(confusion[i].sum(), 1)), 4),
+            "support": int(confusion[i].sum()),
+        }
+        for i, name in enumerate(names)
+    }
+    return confusion, per_class
+
+
+def choose_threshold(probabilities: np.ndarray, labels: np.ndarray, target_accuracy: float) -> dict[str, Any]:
+    """The lowest top probability (0.30 to 0.98, step 0.01) at which the predictions kept are at least
+    ``target_accuracy`` correct on validation data; with the share kept and the accuracy either side."""
+    probabilities = np.asarray(probabilities)
+    confidence = probabilities.max(1)
+    correct = probabilities.argmax(1) == labels
+    candidates = np.round(np.arange(0.30, 0.99, 0.01), 2)
+    chosen = next((t for t in candidates if (confidence >= t).any() and correct[confidence >= t].mean()
+                   >= target_accuracy), candidates[-1])
+    kept = confidence >= chosen
+    return {
+        "threshold": float(chosen),
+        "rule": f"lowest top probability (step 0.01) at which kept validation predictions are "
+                f"≥{target_accuracy:.0%} correct",
+        "coverage": round(float(kept.mean()), 4),
+        "accuracy_above": round(float(correct[kept].mean()), 4) if kept.any() else None,
+        "accuracy_below": round(float(correct[~kept].mean()), 4) if (~kept).any() else None,
+    }
+
+
+# ## Evaluation subset and calibration inputs
+
+
+def calibration_inputs(entry: dict[str, Any]) -> np.ndarray:
+    """Representative inputs for int8 calibration: the committed sample photos."""
+    files = sorted(SAMPLE_DIR.glob("*.jpg"))
+    return to_model_input([prepare_photo(file.read_bytes())[1] for file in files])
+
+
+def evaluation_arrays(entry: dict[str, Any]) -> dict[str, np.ndarray]:
+    names = json.loads((paths.MODELS_DIR / "flowers" / "split.json").read_text())["validation"][::5]
+    photos = datasets.flower_photos(evaluation.require_dataset(datasets.FLOWER_PHOTOS))
+    views = [prepare_photo(photos[name])[1] for name in names]
+    return {"inputs": to_model_input(views), "targets": np.array([LABELS.index(n.split("/")[0]) for n in names])}
+
+
+EVALUATION = evaluation.Subset("accuracy", True, "147 validation photos (every 5th of the fixed split)",
+                               evaluation_arrays, evaluation.accuracy)
