@@ -19,7 +19,10 @@ WORKDIR /home/showcase/app
 COPY app/requirements.lock app/requirements.lock
 RUN pip install --require-hashes -r app/requirements.lock
 
+COPY --chown=showcase:showcase pyproject.toml pyproject.toml
 COPY --chown=showcase:showcase showcase/ showcase/
+# The project's own package, editable so that it finds models/ beside it; its requirements came above.
+RUN pip install --no-deps -e .
 COPY --chown=showcase:showcase app/ app/
 COPY --chown=showcase:showcase models/ models/
 COPY --chown=showcase:showcase samples/ samples/

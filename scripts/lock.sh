@@ -3,13 +3,15 @@
 # requirements sets: every package pinned with its hashes, one resolution valid on Python 3.11 to 3.13.
 # Also scripts/installer.lock: the uv that scripts/install.sh installs when uv is not on PATH.
 # scripts/lock-constraints.txt says why two packages are held back. Needs uv (pip install uv).
+# The hosted set names the project itself (`.`); the locks leave it out, since a folder has no hash to pin:
+# scripts/install.sh and the Dockerfile install it after the locked packages.
 # Run it after changing a requirements file, and commit the locks with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for set in requirements.txt requirements-dev.txt app/requirements.txt; do
   uv pip compile "$set" --quiet --universal --python-version 3.11 --generate-hashes \
     --constraints scripts/lock-constraints.txt --custom-compile-command "bash scripts/lock.sh" \
-    --output-file "${set%.txt}.lock"
+    --no-emit-package tf-model-showcase --output-file "${set%.txt}.lock"
 done
 echo "uv==$(uv --version | cut -d' ' -f2)" | uv pip compile - --quiet --universal --python-version 3.11 \
   --generate-hashes --custom-compile-command "bash scripts/lock.sh" --output-file scripts/installer.lock

@@ -5,17 +5,19 @@ import re
 from showcase import paths
 
 HEAVY = {"tensorflow", "tensorflow-cpu", "tf-keras", "keras", "tensorflow-hub", "tf2onnx"}
+# The hosted set's line for the project itself, installed editable from the repository root.
+PROJECT = "-e ."
 
 
 def pins(path, allow_includes=False) -> dict[str, str]:
     """name -> version of every ``name==version`` line (names normalised as pip does).
 
-    With ``allow_includes`` a ``-r other.txt`` line adds the pins of that file.
+    With ``allow_includes`` a ``-r other.txt`` line adds the pins of that file. The project's own line is skipped.
     """
     result = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if not line:
+        if not line or line == PROJECT:
             continue
         if allow_includes and line.startswith("-r "):
             result |= pins(path.parent / line[3:].strip(), allow_includes)
@@ -43,10 +45,16 @@ def test_the_hosted_set_pins_what_the_full_serving_set_pins():
     assert {name: version for name, version in hosted.items() if full[name] != version} == {}
 
 
+def test_the_hosted_set_installs_the_project_itself():
+    lines = [line.split("#", 1)[0].strip() for line in (paths.REPO_ROOT / "app" / "requirements.txt").open()]
+    assert PROJECT in lines
+
+
 def test_the_dockerfile_installs_the_hosted_set_only():
     dockerfile = (paths.REPO_ROOT / "Dockerfile").read_text()
     installs = re.findall(r"pip install .*", dockerfile)
-    assert installs == ["pip install --require-hashes -r app/requirements.lock"], installs
+    expected = ["pip install --require-hashes -r app/requirements.lock", "pip install --no-deps -e ."]
+    assert installs == expected, installs
 
 
 # The locks: one per requirements set, every package pinned with hashes, written by scripts/lock.sh.
