@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -21,3 +23,17 @@ def mnist_test():
     """The full MNIST test set as (images uint8 (10000, 28, 28), labels)."""
     with np.load(shared_file_or_skip("data/mnist.npz")) as data:
         return data["x_test"], data["y_test"]
+
+
+@pytest.fixture(autouse=True)
+def tensorflow_only_in_slow_tests(request):
+    """Fail a test that imports TensorFlow into this process without the ``slow`` marker.
+
+    Once imported, TensorFlow stays for the rest of the session, so a full run checks only the first importer;
+    ``pytest -m "not slow"`` imports it nowhere and so checks every test.
+    """
+    imported_before = "tensorflow" in sys.modules
+    yield
+    if not imported_before and "tensorflow" in sys.modules and request.node.get_closest_marker("slow") is None:
+        pytest.fail("this test imports TensorFlow: mark it @pytest.mark.slow (or its module with pytestmark)")
+
