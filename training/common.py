@@ -57,11 +57,13 @@ def data_path(flag_value: str | None, env_var: str) -> Path | None:
     return path
 
 
-def load_mnist(path: Path | None):
+def load_mnist(flag_value: str | None):
     """MNIST as uint8 arrays, white ink on black: (x_train, y_train), (x_test, y_test).
 
-    ``path`` is an .npz in the keras ``load_data`` layout; None downloads MNIST through ``keras.datasets``.
+    From the --data flag's .npz (the keras ``load_data`` layout), else ``$MNIST_NPZ``'s, else downloaded
+    through ``keras.datasets``.
     """
+    path = data_path(flag_value, "MNIST_NPZ")
     if path is None:
         return keras.datasets.mnist.load_data()
     return datasets.mnist(path)
@@ -76,6 +78,13 @@ class Stopwatch:
     @property
     def seconds(self) -> float:
         return round(time.perf_counter() - self.start, 1)
+
+
+def start_run(seed: int) -> Stopwatch:
+    """Seed everything (``set_seed``) and start the clock of the training run."""
+    stopwatch = Stopwatch()
+    set_seed(seed)
+    return stopwatch
 
 
 # ## The manifest entry
@@ -95,18 +104,19 @@ def training_record(seconds: float, epochs: int, seed: int, batch_size: int, com
 
 
 def manifest_entry(
-    name: str, *, title: str, task: str, summary: str, labels: Sequence[str] | None,
+    name: str, *, title: str, task: str, summary: str, labels: Sequence[str] | None = None,
     input_shape: Sequence[int], input_dtype: str, input_range: Sequence[float], preprocessing: str,
-    artifacts: Mapping[str, Path], data: str, data_source: str, data_license: str, architecture: str,
-    parameters: int, training: dict[str, Any], metrics: dict[str, Any], extra: dict[str, Any] | None = None,
-    more_packages: Sequence[str] = (),
+    data: str, data_source: str, data_license: str, architecture: str,
+    artifacts: Mapping[str, Path], parameters: int, training: dict[str, Any], metrics: dict[str, Any],
+    extra: dict[str, Any] | None = None, more_packages: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One model's entry of models/manifest.json, in the layout every model shares.
 
-    The page has the model's name; ``input_shape`` leaves out the batch dimension; the artifacts are
-    described (path, bytes, sha256) from the exported files; the versions are those of the serving
-    packages and ``more_packages``. ``metrics`` holds at least dataset, split, n, headline and values
-    (often still empty: the scripts measure the exported formats once the entry lists them).
+    The arguments describe the model (``labels`` are its class names, None where it has none), then what
+    the run produced. The page has the model's name; ``input_shape`` leaves out the batch dimension; the
+    artifacts are described (path, bytes, sha256) from the exported files; the versions are those of the
+    serving packages and ``more_packages``. ``metrics`` holds at least dataset, split, n, headline and
+    values (often still empty: the scripts measure the exported formats once the entry lists them).
     """
     entry = {
         "name": name,

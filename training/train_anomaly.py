@@ -29,12 +29,11 @@ from common import (
     FORMATS,
     MNIST_LICENSE,
     MNIST_SOURCE,
-    Stopwatch,
     data_path,
     evaluate_formats,
     load_mnist,
     manifest_entry,
-    set_seed,
+    start_run,
     training_record,
 )
 from keras import layers
@@ -236,9 +235,8 @@ def write_samples(fashion: np.ndarray) -> None:
 
 def main() -> None:
     args = parse_args()
-    stopwatch = Stopwatch()
-    set_seed(SEED)
-    (x_train_full, _), (x_test, _) = load_mnist(data_path(args.data, "MNIST_NPZ"))
+    stopwatch = start_run(SEED)
+    (x_train_full, _), (x_test, _) = load_mnist(args.data)
     x_train = digit_preprocessing.to_model_input(x_train_full[:-VALIDATION_SIZE])
     x_validation = digit_preprocessing.to_model_input(x_train_full[-VALIDATION_SIZE:])
     fashion = load_fashion_test(data_path(args.fashion, "FASHION_MNIST_DIR"))
@@ -261,10 +259,8 @@ def main() -> None:
         task="anomaly detection (reconstruction error)",
         summary="A convolutional autoencoder learns what handwritten digits look like; whatever it cannot "
         "reconstruct is flagged as an anomaly.",
-        labels=None,
         input_shape=(28, 28, 1), input_dtype="float32", input_range=(0.0, 1.0),
         preprocessing=digit_preprocessing.PREPROCESSING_ID,
-        artifacts=artifacts,
         data=f"MNIST: {len(x_train)} training and {len(x_validation)} validation digits (the last "
         f"{VALIDATION_SIZE} of the training set, used to choose the threshold); the {len(x_test)} MNIST test "
         f"digits are the normal class of the evaluation. Anomalies: the {len(fashion)} Fashion-MNIST test "
@@ -276,6 +272,7 @@ def main() -> None:
         f"{LATENT_SIZE}-number bottleneck; decoder dense 7×7×64, two 3×3 stride-2 transposed convolutions "
         "(64, 32), 3×3 conv with sigmoid. Trained to minimise mean squared error, Adam with cosine decay. "
         "Anomaly score: mean squared reconstruction error per image.",
+        artifacts=artifacts,
         parameters=model.count_params(),
         training=training_record(training_seconds, args.epochs, SEED, BATCH_SIZE, COMMAND),
         # The values are filled in by the evaluation, once the artifacts are listed and the runtime can load them.

@@ -30,13 +30,11 @@ from common import (
     FORMATS,
     MNIST_LICENSE,
     MNIST_SOURCE,
-    Stopwatch,
     classification_figures,
-    data_path,
     evaluate_formats,
     load_mnist,
     manifest_entry,
-    set_seed,
+    start_run,
     training_record,
 )
 from keras import layers
@@ -183,8 +181,7 @@ def train(model, train_data, validation_data, epochs, steps_per_epoch):
 
 def fit_and_export(args, x_train_full, y_train_full, directory: Path):
     """Train the model and export every format into ``directory``; returns the model, artifacts and timings."""
-    stopwatch = Stopwatch()
-    set_seed(SEED)
+    stopwatch = start_run(SEED)
     (x_train, y_train), (x_validation, y_validation) = split_validation(x_train_full, y_train_full)
     train_data, validation_data = make_datasets(x_train, y_train, x_validation, y_validation)
 
@@ -278,7 +275,6 @@ def train_and_export(args, x_train_full, y_train_full, x_test):
         labels=[str(digit) for digit in range(10)],
         input_shape=(28, 28, 1), input_dtype="float32", input_range=(0.0, 1.0),
         preprocessing=digits.PREPROCESSING_ID,
-        artifacts=artifacts,
         data=f"MNIST: {len(x_train)} training and {len(x_validation)} validation digits "
         f"(the last {VALIDATION_SIZE} of the training set), {len(x_test)} test digits.",
         data_source=MNIST_SOURCE,
@@ -286,6 +282,7 @@ def train_and_export(args, x_train_full, y_train_full, x_test):
         architecture="CNN: 4 conv layers (32 / 64-64 / 128 filters, 3×3, batch norm, ReLU) with 2 max-pools, "
         "global average pooling, dropout 0.1, softmax over 10 digits. Trained with augmentation "
         "(stroke width, ±6° rotation, ±6% zoom, ±2 px shift), Adam with cosine decay, label smoothing 0.1.",
+        artifacts=artifacts,
         parameters=model.count_params(),
         training=training_record(training_seconds, args.epochs, SEED, BATCH_SIZE, COMMAND,
                                  progress={"epoch_log": epoch_log}),
@@ -297,7 +294,7 @@ def train_and_export(args, x_train_full, y_train_full, x_test):
 
 def main() -> None:
     args = parse_args()
-    (x_train_full, y_train_full), (x_test, y_test) = load_mnist(data_path(args.data, "MNIST_NPZ"))
+    (x_train_full, y_train_full), (x_test, y_test) = load_mnist(args.data)
     if args.limit:
         x_train_full, y_train_full = x_train_full[: args.limit], y_train_full[: args.limit]
         x_test, y_test = x_test[: args.limit], y_test[: args.limit]

@@ -43,12 +43,11 @@ import tensorflow_hub as hub
 import tf_keras
 from common import (
     FORMATS,
-    Stopwatch,
     classification_figures,
     data_path,
     evaluate_formats,
     manifest_entry,
-    set_seed,
+    start_run,
     training_record,
 )
 from flowers_backbone import BACKBONE_DIR, CHECK_PATH, archive_path, frozen_outputs
@@ -298,8 +297,7 @@ def write_samples(photos, validation_names, probabilities, y_validation, thresho
 
 def main() -> None:
     args = parse_args()
-    stopwatch = Stopwatch()
-    set_seed(SEED)
+    stopwatch = start_run(SEED)
     photos = read_photos(args)
     train_names, validation_names = stratified_split(photos, SEED)
     print(f"{len(train_names)} training and {len(validation_names)} validation photos.")
@@ -321,7 +319,6 @@ def main() -> None:
         labels=LABELS,
         input_shape=(224, 224, 3), input_dtype="float32", input_range=(0.0, 1.0),
         preprocessing=flowers.PREPROCESSING_ID,
-        artifacts=artifacts,
         data=f"tf_flowers: {len(photos)} Flickr photos of daisies, dandelions, roses, sunflowers "
         f"and tulips; fixed stratified 80/20 split (seed {SEED}): {len(train_names)} training and "
         f"{len(validation_names)} validation photos (file lists in models/flowers/split.json).",
@@ -333,6 +330,7 @@ def main() -> None:
         f"(centre crop + {args.views} random crops/flips/colour jitters per photo)"
         + (f", then block 16 and the last 1×1 convolution fine-tuned with the head for {args.fine_tune_epochs} "
            "epochs (Adam, cosine decay from 1e-4)." if fine_tuned else "."),
+        artifacts=artifacts,
         parameters=model.count_params(),
         training=training_record(
             training_seconds, args.head_epochs + (args.fine_tune_epochs if top else 0), SEED, BATCH_SIZE, COMMAND,

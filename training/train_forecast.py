@@ -31,7 +31,7 @@ import argparse
 import keras
 import numpy as np
 import pandas as pd
-from common import Stopwatch, evaluate_formats, manifest_entry, set_seed, training_record
+from common import evaluate_formats, manifest_entry, start_run, training_record
 from keras import layers, ops
 
 from showcase import manifest as manifest_lib
@@ -212,8 +212,7 @@ def write_sample(series):
 
 def main() -> None:
     args = parse_args()
-    stopwatch = Stopwatch()
-    set_seed(SEED)
+    stopwatch = start_run(SEED)
     windows = fc.load_split_windows()
     scaler = fc.training_scaler(windows)
     train_data, validation_data = arrays(windows["train"], scaler), arrays(windows["validation"], scaler)
@@ -251,7 +250,6 @@ def main() -> None:
         labels=[f"q{int(level * 100)}" for level in fc.QUANTILES],
         input_shape=(fc.LOOKBACK, fc.FEATURES), input_dtype="float32", input_range=(-fc.INPUT_CLIP, fc.INPUT_CLIP),
         preprocessing=fc.PREPROCESSING_ID,
-        artifacts=artifacts,
         data="Daily adjusted closes of AAPL, GOOG, IBM and MSFT, 2000-03-01 to 2013-03-01 (GOOG from "
         f"2004-08-19), as {fc.LOOKBACK}-day windows of log returns. Split by the dates of the targets: "
         f"train through 2010 ({len(train_data[0])} windows), validate on 2011 ({len(validation_data[0])}), "
@@ -261,6 +259,7 @@ def main() -> None:
         architecture=f"Stacked LSTM (64 and 32 units, unrolled over a {fc.LOOKBACK}-day lookback of 2 features), "
         f"dropout 0.2, dense 64 (ReLU), dense {fc.HORIZON}×3 to monotonic 10/50/90% quantiles (median ± softplus "
         "widths, scaled per horizon by a multiplier calibrated on 2011). Pinball loss, Adam, early stopping on 2011.",
+        artifacts=artifacts,
         parameters=model.count_params(),
         training=training_record(training_seconds, len(history["loss"]), SEED, BATCH_SIZE, COMMAND),
         metrics={"dataset": "4 stocks, 2012–2013", "split": "test", "headline": "coverage_80_h5",

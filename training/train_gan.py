@@ -38,16 +38,7 @@ import gan_evaluation
 import keras
 import numpy as np
 import tensorflow as tf
-from common import (
-    MNIST_LICENSE,
-    MNIST_SOURCE,
-    Stopwatch,
-    data_path,
-    load_mnist,
-    manifest_entry,
-    set_seed,
-    training_record,
-)
+from common import MNIST_LICENSE, MNIST_SOURCE, load_mnist, manifest_entry, start_run, training_record
 from keras import layers
 
 from showcase import manifest as manifest_lib
@@ -326,9 +317,8 @@ def main() -> None:
     if args.dry_run:
         print(json.dumps(dry_run()))
         return
-    stopwatch = Stopwatch()
-    set_seed(SEED)
-    (x_train, y_train), (x_test, y_test) = load_mnist(data_path(args.data, "MNIST_NPZ"))
+    stopwatch = start_run(SEED)
+    (x_train, y_train), (x_test, y_test) = load_mnist(args.data)
     if args.evaluate_only:
         evaluate_and_record(manifest_lib.model_entry("gan"), x_train, x_test)
         return
@@ -354,7 +344,6 @@ def main() -> None:
         labels=[str(digit) for digit in range(NUM_CLASSES)],
         input_shape=(LATENT_DIM + NUM_CLASSES,), input_dtype="float32", input_range=(-6.0, 6.0),
         preprocessing="gan/latent-and-one-hot-v1",
-        artifacts=artifacts,
         data=f"MNIST: {len(x_train)} training digits for the GAN; quality measured against the "
         f"{len(x_test)} MNIST test digits with the Digits classifier (trained separately, on MNIST train).",
         data_source=MNIST_SOURCE,
@@ -364,6 +353,7 @@ def main() -> None:
         f"norm + ReLU. Discriminator: conv {DISCRIMINATOR_WIDTH} and {2 * DISCRIMINATOR_WIDTH} (4×4, stride 2, "
         "LeakyReLU), a real/fake score with a projection term for the digit, and an auxiliary digit classifier. "
         "Adam 2e-4, β1 = 0.5. The exported model is the generator.",
+        artifacts=artifacts,
         parameters=generator.count_params(),
         training=training_record(training_seconds, epochs, SEED, BATCH_SIZE, command(args), progress={"steps": steps}),
         # The values are filled in by the evaluation, once the runtime can load the artifacts.

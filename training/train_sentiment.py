@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from common import Stopwatch, data_path, evaluate_formats, manifest_entry, set_seed, share, training_record
+from common import data_path, evaluate_formats, manifest_entry, share, start_run, training_record
 from keras import layers, ops
 
 from showcase import datasets, paths, runtime
@@ -213,8 +213,7 @@ def write_samples(texts, labels):
 
 def main() -> None:
     args = parse_args()
-    stopwatch = Stopwatch()
-    set_seed(SEED)
+    stopwatch = start_run(SEED)
     data = load_imdb(data_path(args.data, "IMDB_TARBALL"))
     train_texts, train_labels = data["train"]
     test_texts, test_labels = data["test"]
@@ -266,7 +265,6 @@ def main() -> None:
         labels=["negative", "positive"],
         input_shape=(sentiment.WINDOW,), input_dtype="int32", input_range=(0, len(vocabulary) - 1),
         preprocessing=sentiment.PREPROCESSING_ID,
-        artifacts=artifacts,
         data=f"IMDB Large Movie Review Dataset: {len(fit_texts)} training and {VALIDATION_SIZE} "
         f"validation reviews (a seeded random sample of the train split), {len(test_texts)} test reviews "
         "(the labeled test split, 4 corrupted files left out). Reviews are polar: ≤4 or ≥7 stars of 10.",
@@ -278,6 +276,7 @@ def main() -> None:
         "dropout 0.5, one sigmoid unit. Longer reviews are scored per window and averaged. Capitalized "
         f"names ({len(person_names):,} proper nouns of the reviews and census first names, and unknown "
         "capitalized words) share one token. Adam (5e-3), early stopping on validation loss.",
+        artifacts=artifacts,
         parameters=model.count_params(),
         training=training_record(training_seconds, epochs_run, SEED, BATCH_SIZE, COMMAND),
         metrics={"dataset": "IMDB", "split": "test", "n": len(test_texts), "headline": "accuracy", "values": {}},
