@@ -35,21 +35,25 @@ One temperature per served format, each fitted on that format's own outputs: the
 (keyed by the artifact's sha256), so a rerun only refits.
 """
 
+# ## Setup
+
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
-import common  # noqa: F401  (puts the repository on sys.path)
-from showcase import calibration, datasets, evaluation, paths, runtime
-from showcase.tasks import flowers as flowers_lib
+from showcase import calibration, datasets, evaluation, paths, runtime, tasks
 from showcase import manifest as manifest_lib
+from showcase.formats import ONNX, SAVEDMODEL, TFLITE
+from showcase.tasks import digits, flowers, sentiment
 
 CACHE = paths.CACHE_DIR / "calibration"
-REFERENCE_FORMATS = ("onnx", "tflite", "savedmodel")
+REFERENCE_FORMATS = (ONNX, TFLITE, SAVEDMODEL)
 BATCH = 256
 FOLDS = 5
 FOLD_SEED = 18
@@ -59,33 +63,30 @@ FLOWERS_TARGET_ACCURACY = 0.97  # training/train_flowers.py TARGET_CONFIDENT_ACC
 COMMAND = "python training/calibrate.py"
 
 
-# ## Setup: the held-out splits of each model
+# ## The held-out splits of each classifier
 #
-# Each returns {split name: {"inputs", "labels", and for chunked texts "owner"}}.
+# Each returns {split name: {"inputs", "labels", and for chunked texts "owner"}}. A model without a "fit"
+# split is cross-fitted on its "report" split.
 
 
-def digits_splits() -> dict[str, dict[str, np.ndarray]]:
-    from showcase.tasks.digits import to_model_input
-
+def digits_splits(entry) -> dict[str, dict[str, np.ndarray]]:
+    """The training script's validation split to fit on, MNIST test to report on (``entry`` is not needed)."""
     (x_train, y_train), (x_test, y_test) = datasets.mnist(_data(datasets.MNIST))
-    return {"fit": {"inputs": to_model_input(x_train[-DIGITS_VALIDATION_SIZE:]),
+    return {"fit": {"inputs": digits.to_model_input(x_train[-DIGITS_VALIDATION_SIZE:]),
                     "labels": y_train[-DIGITS_VALIDATION_SIZE:]},
-            "report": {"inputs": to_model_input(x_test), "labels": y_test}}
+            "report": {"inputs": digits.to_model_input(x_test), "labels": y_test}}
 
 
-def flowers_splits() -> dict[str, dict[str, np.ndarray]]:
-    from showcase.tasks.flowers import LABELS, prepare_photo, to_model_input
-
-    names = json.loads((paths.MODELS_DIR / "flowers" / "split.json").read_text())["validation"]
+def flowers_splits(entry) -> dict[str, dict[str, np.ndarray]]:
+    names = json.loads((paths.MODELS_DIR / entry["extra"]["split"]["file"]).read_text())["validation"]
     photos = datasets.flower_photos(_data(datasets.FLOWER_PHOTOS))
-    views = to_model_input([prepare_photo(photos[name])[1] for name in names])
+    views = flowers.to_model_input([flowers.prepare_photo(photos[name])[1] for name in names])
     # Cross-fitted: the same photos serve for fitting (other folds) and reporting (held-out fold).
-    return {"report": {"inputs": views, "labels": np.array([LABELS.index(name.split("/")[0]) for name in names])}}
+    labels = np.array([flowers.LABELS.index(name.split("/")[0]) for name in names])
+    return {"report": {"inputs": views, "labels": labels}}
 
 
 def sentiment_splits(entry) -> dict[str, dict[str, np.ndarray]]:
-    from showcase.tasks import sentiment
-
     vocabulary = sentiment.load_vocabulary(entry)
     data = datasets.imdb(_data(datasets.IMDB))
     train_texts, train_labels = data["train"]
@@ -97,6 +98,29 @@ def sentiment_splits(entry) -> dict[str, dict[str, np.ndarray]]:
         return {"inputs": np.concatenate(rows), "owner": owner, "labels": np.asarray(labels)}
 
     return {"fit": encoded([train_texts[i] for i in order], train_labels[order]), "report": encoded(*data["test"])}
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """How one classifier's temperature is fitted and its figures reported."""
+
+    splits: Callable[[dict[str, Any]], dict[str, dict[str, np.ndarray]]]  # the manifest entry -> its splits
+    fitted_on: str
+    reported_on: str
+
+
+# The classifiers, by their names in the registry (``showcase.tasks``).
+HELD_OUT = {
+    "digits": HeldOut(digits_splits, "the training script's validation split: the last 5,000 images of MNIST train",
+                      "MNIST test (10,000 images)"),
+    "flowers": HeldOut(flowers_splits,
+                       "the 735 validation photos, cross-fitted in 5 stratified folds (the served T on all 735)",
+                       "the 735 validation photos, out-of-fold probabilities (each fold scaled with a T fitted on "
+                       "the other four)"),
+    "sentiment": HeldOut(sentiment_splits,
+                         "the 2,500 validation reviews held out of IMDB train by the training script (seed 1337)",
+                         "IMDB test (24,996 reviews); a review's probability is the mean of its chunks'"),
+}
 
 
 def _data(dataset) -> Path:
@@ -113,8 +137,7 @@ def cached_splits(model_name: str, entry) -> dict[str, dict]:
 
     def make():
         if not made:
-            made.update({"digits": digits_splits, "flowers": flowers_splits,
-                         "sentiment": lambda: sentiment_splits(entry)}[model_name]())
+            made.update(HELD_OUT[model_name].splits(entry))
         return made
 
     if not meta.exists():
@@ -204,35 +227,28 @@ def subset_record(model_name, predictor_outputs_fn, temperature: float, floor: f
 # ## Calibrating one model
 
 
-SPLIT_TEXT = {
-    "digits": ("the training script's validation split: the last 5,000 images of MNIST train",
-               "MNIST test (10,000 images)"),
-    "flowers": ("the 735 validation photos, cross-fitted in 5 stratified folds (the served T on all 735)",
-                "the 735 validation photos, out-of-fold probabilities (each fold scaled with a T fitted on the "
-                "other four)"),
-    "sentiment": ("the 2,500 validation reviews held out of IMDB train by the training script (seed 1337)",
-                  "IMDB test (24,996 reviews); a review's probability is the mean of its chunks'"),
-}
-
-
 def calibrate_model(model_name: str, formats: list[str] | None) -> dict:
     entry = manifest_lib.model_entry(model_name)
     served = [name for name in entry["artifacts"] if formats is None or name in formats]
     splits = cached_splits(model_name, entry)
     reference = next(name for name in REFERENCE_FORMATS if name in entry["artifacts"])
-    fit_name = "fit" if "fit" in splits else "report"
+    # Without a split of its own to fit on, the model is cross-fitted on its report split.
+    cross_fit = "fit" not in splits
+    fit_name = "report" if cross_fit else "fit"
     report, fit_split = splits["report"], splits[fit_name]
+    # The flowers model's "not sure" threshold was chosen on uncalibrated probabilities: choose it again.
+    rederive = "not_sure" in entry.get("extra", {})
     record = {
         "method": "temperature scaling (Guo et al. 2017): logits divided by T, T minimising the NLL of the fit "
                   "split, one T per served format; the exported models output probabilities, so log-probabilities "
                   "(softmax; full-int8 outputs floored at 1/512, half their step) or log-odds (sigmoid) serve as "
                   "logits",
-        "applies_to": "review probability (mean of the chunks' probabilities)" if model_name == "sentiment"
+        "applies_to": "review probability (mean of the chunks' probabilities)" if "owner" in report
                       else "model output",
         "temperature": None,  # The reference format's, filled in below.
-        "fitted_on": {"split": SPLIT_TEXT[model_name][0], "n": int(len(fit_split["labels"])),
+        "fitted_on": {"split": HELD_OUT[model_name].fitted_on, "n": int(len(fit_split["labels"])),
                       "reference_format": reference, "objective": "negative log-likelihood"},
-        "report_split": {"split": SPLIT_TEXT[model_name][1], "n": int(len(report["labels"]))},
+        "report_split": {"split": HELD_OUT[model_name].reported_on, "n": int(len(report["labels"]))},
         "bins": calibration.BINS,
         "per_format": {},
         "command": f"{COMMAND} --models {model_name}",
@@ -244,10 +260,10 @@ def calibrate_model(model_name: str, formats: list[str] | None) -> dict:
         floor = calibration.output_floor(name)
         temperature = round(fit(outputs[fit_name], fit_split, floor), 4)  # The figures are the served value's.
         after = None
-        if model_name == "flowers":
+        if cross_fit:
             after, fold_temperatures = cross_fitted(outputs["report"], report, floor)
         figures = {"temperature": temperature, **format_record(outputs["report"], report, temperature, floor, after)}
-        if model_name == "flowers":
+        if cross_fit:
             figures["fold_temperatures"] = fold_temperatures
         subset = subset_record(model_name, lambda split_name, split, name=name: outputs_of(
             model_name, name, entry, split_name, split), temperature, floor)
@@ -257,12 +273,12 @@ def calibrate_model(model_name: str, formats: list[str] | None) -> dict:
             record["temperature"] = temperature
         if name in served:
             record["per_format"][name] = figures
-        if model_name == "flowers" and name == ("savedmodel" if "savedmodel" in served else reference):
+        if rederive and name == (SAVEDMODEL if SAVEDMODEL in served else reference):
             not_sure_outputs = (outputs["report"], temperature, floor)
         print_figures(model_name, name, figures)
     record["per_format"] = {name: record["per_format"][name] for name in served}  # In the artifacts' order.
     entry["calibration"] = record
-    if model_name == "flowers":
+    if rederive:
         rederive_not_sure(entry, *not_sure_outputs, report)
     return entry
 
@@ -282,7 +298,7 @@ def rederive_not_sure(entry: dict, outputs: np.ndarray, temperature: float, floo
     the format the training script chose it on (SavedModel)."""
     previous = entry["extra"]["not_sure"]
     previous = previous.get("before_calibration", previous)
-    chosen = flowers_lib.choose_threshold(calibration.scaled(outputs, temperature, floor), report["labels"],
+    chosen = flowers.choose_threshold(calibration.scaled(outputs, temperature, floor), report["labels"],
                                           FLOWERS_TARGET_ACCURACY)
     chosen["chosen_on"] = f"SavedModel validation probabilities calibrated with T = {temperature} ({COMMAND})"
     chosen["before_calibration"] = {key: value for key, value in previous.items() if key != "before_calibration"}
@@ -293,7 +309,8 @@ def rederive_not_sure(entry: dict, outputs: np.ndarray, temperature: float, floo
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="*", default=["digits", "flowers", "sentiment"])
+    parser.add_argument("--models", nargs="*", choices=list(HELD_OUT),
+                        default=[name for name in tasks.names() if name in HELD_OUT])
     parser.add_argument("--formats", nargs="*", help="served formats to measure (default: all)")
     parser.add_argument("--dry-run", action="store_true", help="print the figures, leave the manifest alone")
     args = parser.parse_args(argv)

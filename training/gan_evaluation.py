@@ -13,15 +13,20 @@ the variables of the committed ``models/digits/savedmodel`` assigned to it, chec
 SavedModel's probabilities before it is used (the exported formats only output probabilities).
 """
 
+# ## Setup
+
 from __future__ import annotations
 
+import keras
 import numpy as np
-
-import common  # noqa: F401  (puts the repository on sys.path)
+import tensorflow as tf
 import train_digits
-from showcase import paths, runtime
-from showcase.tasks import gan
+from common import evaluate_formats, share
+
 from showcase import manifest as manifest_lib
+from showcase import paths, runtime
+from showcase.formats import ONNX, SAVEDMODEL, TFLITE
+from showcase.tasks import gan
 from showcase.tasks.digits import to_model_input
 
 EVALUATION_SEED = 2024
@@ -30,8 +35,7 @@ FLOOR_SAMPLE_SEED = 99
 CHUNK = 1000
 
 
-def load_mnist(path):
-    return common.load_mnist(path)
+# ## Generated digits and the Digits model's features
 
 
 def evaluation_inputs():
@@ -47,9 +51,6 @@ def generate(predictor, inputs):
 
 def digits_feature_extractor():
     """A Keras model: 28×28×1 digits -> the Digits classifier's 128 penultimate (pooled) features."""
-    import keras
-    import tensorflow as tf
-
     savedmodel_dir = paths.MODELS_DIR / "digits" / "savedmodel"
     loaded = tf.saved_model.load(str(savedmodel_dir))
     model = train_digits.build_model()
@@ -72,24 +73,31 @@ def digits_feature_extractor():
     return keras.Model(model.inputs, pooled, name="digits_features"), float(difference)
 
 
-def evaluate(x_train, x_test) -> dict:
-    inputs, requested = evaluation_inputs()
-    entry_formats = manifest_lib.model_entry("gan")["artifacts"]
-    images = {name: generate(runtime.load("gan", name), inputs) for name in entry_formats}
-    reference = images["savedmodel"]
-    classifier = runtime.load("digits", "tflite")
+# ## Evaluate
 
-    per_format, per_digit, confidence = {}, None, None
-    for name, generated in images.items():
-        probabilities = generate(classifier, generated)
-        correct = probabilities.argmax(1) == requested
-        per_format[name] = {
-            "digit_accuracy": round(float(correct.mean()), 5),
-            "max_abs_pixel_difference_vs_savedmodel": float(np.abs(generated - reference).max()),
+
+def evaluate(x_train, x_test) -> dict:
+    """The GAN entry's values, per-format figures and extra records, measured on the exported formats."""
+    inputs, requested = evaluation_inputs()
+    classifier = runtime.load("digits", TFLITE)
+
+    def generated_and_read(predictor):
+        generated = generate(predictor, inputs)
+        return generated, generate(classifier, generated)
+
+    def figures(outputs, reference):
+        (generated, probabilities), (reference_images, _) = outputs, reference
+        return {
+            "digit_accuracy": share(probabilities.argmax(1) == requested),
+            "max_abs_pixel_difference_vs_savedmodel": float(np.abs(generated - reference_images).max()),
         }
-        if name == "savedmodel":
-            per_digit = [round(float(correct[requested == digit].mean()), 4) for digit in range(10)]
-            confidence = float(probabilities[np.arange(len(requested)), requested].mean())
+
+    per_format, outputs = evaluate_formats("gan", manifest_lib.model_entry("gan")["artifacts"], generated_and_read,
+                                           figures)
+    reference, probabilities = outputs[SAVEDMODEL]
+    correct = probabilities.argmax(1) == requested
+    per_digit = [round(float(correct[requested == digit].mean()), 4) for digit in range(10)]
+    confidence = float(probabilities[np.arange(len(requested)), requested].mean())
 
     extractor, rebuild_difference = digits_feature_extractor()
     rng = np.random.default_rng(FLOOR_SAMPLE_SEED)
@@ -100,9 +108,9 @@ def evaluate(x_train, x_test) -> dict:
         "train": extractor.predict(to_model_input(train_sample), batch_size=500, verbose=0),
     }
     frechet = gan.frechet_distance
-    fp32_differences = [per_format[name]["max_abs_pixel_difference_vs_savedmodel"] for name in ("tflite", "onnx")]
+    fp32_differences = [per_format[name]["max_abs_pixel_difference_vs_savedmodel"] for name in (TFLITE, ONNX)]
     values = {
-        "digit_accuracy": per_format["savedmodel"]["digit_accuracy"],
+        "digit_accuracy": per_format[SAVEDMODEL]["digit_accuracy"],
         "mean_confidence_in_requested_digit": round(confidence, 5),
         "frechet_distance_generated_vs_test": round(frechet(features["generated"], features["test"]), 4),
         "frechet_distance_train_vs_test_floor": round(frechet(features["train"], features["test"]), 4),

@@ -15,27 +15,42 @@ Writes models/anomaly/{savedmodel,model.tflite,model_int8.tflite,model.onnx}, tw
 samples/anomaly/, and the "anomaly" entry of models/manifest.json.
 """
 
+# ## Setup
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+from common import (
+    FORMATS,
+    MNIST_LICENSE,
+    MNIST_SOURCE,
+    data_path,
+    evaluate_formats,
+    load_mnist,
+    manifest_entry,
+    start_run,
+    training_record,
+)
+from keras import layers
 from PIL import Image
 
-import common  # noqa: F401  (puts the repository on sys.path)
-from showcase import datasets
-from showcase.tasks import anomaly
+from showcase import datasets, paths, runtime
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime
 from showcase.export import export_all
+from showcase.formats import ONNX, SAVEDMODEL, TFLITE
+from showcase.tasks import anomaly
 from showcase.tasks import digits as digit_preprocessing
 
 SEED = 1337
 VALIDATION_SIZE = 5000
 BATCH_SIZE = 128
 LATENT_SIZE = 32
-FORMATS = ("savedmodel", "tflite", "tflite_int8", "onnx")
+COMMAND = "python training/train_anomaly.py --data ../shared/data/mnist.npz --fashion /usr/share/datasets/fashion-mnist"
 FASHION_URL = "https://github.com/zalandoresearch/fashion-mnist"
 CORRUPTION_DESCRIPTIONS = {
     "gaussian_noise": f"add N(0, {anomaly.NOISE_SIGMA}²) to every pixel, clip to [0, 1]",
@@ -62,22 +77,8 @@ def parse_args() -> argparse.Namespace:
 def load_fashion_test(folder: Path | None) -> np.ndarray:
     """The 10,000 Fashion-MNIST test images, uint8 (10000, 28, 28), white objects on black like MNIST."""
     if folder is None:
-        import keras
-
         return keras.datasets.fashion_mnist.load_data()[1][0]
     return datasets.fashion_mnist_test(folder)
-
-
-def anomaly_sets(x_test: np.ndarray, fashion: np.ndarray) -> dict[str, np.ndarray]:
-    """The anomalies of the evaluation as float batches in [0, 1]: one set per kind, each 10,000 images."""
-    digits = digit_preprocessing.to_model_input(x_test)[..., 0]
-    rng = np.random.default_rng(SEED)
-    return {
-        "fashion_mnist": digit_preprocessing.to_model_input(fashion)[..., 0],
-        "gaussian_noise": anomaly.gaussian_noise(digits, rng),
-        "occlusion_blocks": anomaly.occlusion_blocks(digits, rng),
-        "inverted": anomaly.invert(digits),
-    }
 
 
 def severity_sweep_sets(x_test: np.ndarray) -> dict[str, np.ndarray]:
@@ -101,9 +102,6 @@ def build_model():
     The narrow bottleneck is what makes the score work: a network that could copy any image through
     would rebuild fashion items as well as digits.
     """
-    import keras
-    from keras import layers
-
     inputs = keras.Input(shape=(28, 28, 1), name="image")
     x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(inputs)
     x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
@@ -121,9 +119,6 @@ def build_model():
 
 
 def train(model, x_train, x_validation, epochs):
-    import keras
-    import tensorflow as tf
-
     train_data = (
         tf.data.Dataset.from_tensor_slices((x_train, x_train))
         .shuffle(len(x_train), seed=SEED)
@@ -146,15 +141,6 @@ def scores_of(predictor, images: np.ndarray) -> np.ndarray:
     return anomaly.reconstruction_error(batch, reconstructions)
 
 
-def evaluate_format(predictor, x_validation, digits, sets):
-    """Scores of the validation digits, the test digits and every anomaly set with one serving format."""
-    return {
-        "validation": scores_of(predictor, x_validation),
-        "digits": scores_of(predictor, digits),
-        **{name: scores_of(predictor, images) for name, images in sets.items()},
-    }
-
-
 def detection_metrics(scores: dict[str, np.ndarray], threshold: float) -> dict[str, dict[str, float]]:
     return {
         name: anomaly.detection_report(scores["digits"], values, threshold)
@@ -167,104 +153,29 @@ def max_relative_difference(scores: dict[str, np.ndarray], reference: dict[str, 
     return max(float(np.max(np.abs(scores[name] - reference[name]) / reference[name])) for name in reference)
 
 
-# ## Export
-
-
-def write_samples(fashion: np.ndarray) -> None:
-    """A fashion item (Fashion-MNIST test image 0, an ankle boot) and a noise image, for the page and tests."""
-    directory = paths.SAMPLES_DIR / "anomaly"
-    directory.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(fashion[0]).save(directory / "fashion_mnist_test_0.png", optimize=True)
-    noise = anomaly.uniform_noise(np.random.default_rng(SEED))[0]
-    Image.fromarray((noise * 255).round().astype(np.uint8)).save(directory / "uniform_noise.png", optimize=True)
-
-
-def main() -> None:
-    args = parse_args()
-    data_file = common.data_path(args.data, "MNIST_NPZ")
-    fashion_dir = common.data_path(args.fashion, "FASHION_MNIST_DIR")
-    stopwatch = common.Stopwatch()
-    common.set_seed(SEED)
-    (x_train_full, _), (x_test, _) = common.load_mnist(data_file)
-    x_train = digit_preprocessing.to_model_input(x_train_full[:-VALIDATION_SIZE])
-    x_validation = digit_preprocessing.to_model_input(x_train_full[-VALIDATION_SIZE:])
-    fashion = load_fashion_test(fashion_dir)
-    if args.evaluate_only:
-        evaluate_and_record(manifest_lib.model_entry("anomaly"), x_validation[..., 0], x_test, fashion)
-        return
-
-    model = build_model()
-    model.summary(print_fn=lambda line, **_: print(line))
-    train(model, x_train, x_validation, args.epochs)
-    training_seconds = stopwatch.seconds
-
-    output_dir = paths.MODELS_DIR / "anomaly"
-    calibration = x_train[:512]
-    artifacts = export_all(model, output_dir, lambda: np.array_split(calibration, 512))
-    write_samples(fashion)
-
-    entry = {
-        "name": "anomaly",
-        "title": "Anomaly detection",
-        "task": "anomaly detection (reconstruction error)",
-        "page": "anomaly",
-        "summary": "A convolutional autoencoder learns what handwritten digits look like; whatever it cannot "
-        "reconstruct is flagged as an anomaly.",
-        "labels": None,
-        "input": {"shape": [None, 28, 28, 1], "dtype": "float32", "range": [0.0, 1.0]},
-        "preprocessing": digit_preprocessing.PREPROCESSING_ID,
-        "artifacts": common.describe_artifacts(artifacts),
-        "data": {
-            "description": f"MNIST: {len(x_train)} training and {len(x_validation)} validation digits (the last "
-            f"{VALIDATION_SIZE} of the training set, used to choose the threshold); the {len(x_test)} MNIST test "
-            f"digits are the normal class of the evaluation. Anomalies: the {len(fashion)} Fashion-MNIST test "
-            "images and three corruptions of the MNIST test digits.",
-            "source": "LeCun, Cortes & Burges, THE MNIST DATABASE of handwritten digits; Xiao, Rasul & Vollgraf, "
-            f"Fashion-MNIST ({FASHION_URL}; Debian package dataset-fashion-mnist)",
-            "license": "MNIST: CC BY-SA 3.0; Fashion-MNIST: MIT",
-        },
-        "architecture": f"Convolutional autoencoder: encoder Conv 32 and Conv 64 (3×3, stride 2, ReLU), dense "
-        f"{LATENT_SIZE}-number bottleneck; decoder dense 7×7×64, two 3×3 stride-2 transposed convolutions "
-        "(64, 32), 3×3 conv with sigmoid. Trained to minimise mean squared error, Adam with cosine decay. "
-        "Anomaly score: mean squared reconstruction error per image.",
-        "parameters": int(model.count_params()),
-        "training": {
-            "seconds": training_seconds,
-            "epochs": args.epochs,
-            "seed": SEED,
-            "batch_size": BATCH_SIZE,
-            "command": "python training/train_anomaly.py --data ../shared/data/mnist.npz "
-            "--fashion /usr/share/datasets/fashion-mnist",
-            "machine": common.machine_description(),
-        },
-        "versions": common.versions(),
-        "created": manifest_lib.utc_now(),
-        # Filled in below, once the artifacts are listed and the runtime can load them.
-        "metrics": {"dataset": "MNIST test vs Fashion-MNIST test and corrupted MNIST test", "split": "test",
-                    "n": len(x_test), "headline": "roc_auc_fashion_mnist", "values": {}},
-    }
-    manifest_lib.update_model_entry(entry)
-    evaluate_and_record(entry, x_validation[..., 0], x_test, fashion)
-
-
 def evaluate_and_record(entry, x_validation, x_test, fashion) -> None:
     """Score every evaluation set with every format; write metrics, threshold and histograms to the manifest."""
-    digits = digit_preprocessing.to_model_input(x_test)[..., 0]
-    sets = anomaly_sets(x_test, fashion)
-    scores = {name: evaluate_format(runtime.load("anomaly", name), x_validation, digits, sets) for name in FORMATS}
-    reference = scores["savedmodel"]
+    evaluation_sets = {"validation": x_validation, "digits": digit_preprocessing.to_model_input(x_test)[..., 0],
+                       **anomaly.anomaly_sets(x_test, fashion, SEED)}
+
+    def scores_per_set(predictor):
+        return {name: scores_of(predictor, images) for name, images in evaluation_sets.items()}
+
+    def format_figures(format_scores, reference):
+        threshold = anomaly.choose_threshold(reference["validation"])
+        detection = detection_metrics(format_scores, threshold)
+        figures = {f"roc_auc_{kind}": report["roc_auc"] for kind, report in detection.items()}
+        figures["max_relative_score_difference_vs_savedmodel"] = max_relative_difference(format_scores, reference)
+        return figures
+
+    per_format, scores = evaluate_formats("anomaly", FORMATS, scores_per_set, format_figures)
+    reference = scores[SAVEDMODEL]
     threshold = anomaly.choose_threshold(reference["validation"])
     metrics = detection_metrics(reference, threshold)
-    per_format = {}
-    for name, format_scores in scores.items():
-        per_format[name] = {f"roc_auc_{kind}": figures["roc_auc"]
-                            for kind, figures in detection_metrics(format_scores, threshold).items()}
-        per_format[name]["max_relative_score_difference_vs_savedmodel"] = max_relative_difference(
-            format_scores, reference)
 
     # The app feeds drawings and photos through the Digits page's MNIST recipe (crop, rescale to 20 px,
     # recentre); measure what that does to test digits and to Fashion-MNIST when both go through it.
-    savedmodel = runtime.load("anomaly", "savedmodel")
+    savedmodel = runtime.load("anomaly", SAVEDMODEL)
     recipe_digits = scores_of(savedmodel, np.stack([digit_preprocessing.prepare_digit(image) for image in x_test]))
     recipe_fashion = scores_of(savedmodel, np.stack([digit_preprocessing.prepare_digit(image) for image in fashion]))
     after_recipe = anomaly.detection_report(recipe_digits, recipe_fashion, threshold)
@@ -282,8 +193,7 @@ def evaluate_and_record(entry, x_validation, x_test, fashion) -> None:
     values["threshold"] = round(threshold, 6)
     entry["metrics"]["values"] = values
     entry["metrics"]["per_format"] = per_format
-    fp32_difference = max(per_format[name]["max_relative_score_difference_vs_savedmodel"]
-                          for name in ("tflite", "onnx"))
+    fp32_difference = max(per_format[name]["max_relative_score_difference_vs_savedmodel"] for name in (TFLITE, ONNX))
     entry["extra"] = {
         "score": "mean squared reconstruction error per image (showcase.tasks.anomaly.reconstruction_error)",
         "threshold": threshold,
@@ -309,6 +219,68 @@ def evaluate_and_record(entry, x_validation, x_test, fashion) -> None:
     print(f"Threshold {threshold:.5f}; fp32 formats agree within relative {fp32_difference:.2e}.")
     for name, figures in {**metrics, "after app recipe": after_recipe, **sweep, **per_format}.items():
         print(f"  {name:30s} {figures}")
+
+
+# ## Export
+
+
+def write_samples(fashion: np.ndarray) -> None:
+    """A fashion item (Fashion-MNIST test image 0, an ankle boot) and a noise image, for the page and tests."""
+    directory = paths.SAMPLES_DIR / "anomaly"
+    directory.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(fashion[0]).save(directory / "fashion_mnist_test_0.png", optimize=True)
+    noise = anomaly.uniform_noise(np.random.default_rng(SEED))[0]
+    Image.fromarray((noise * 255).round().astype(np.uint8)).save(directory / "uniform_noise.png", optimize=True)
+
+
+def main() -> None:
+    args = parse_args()
+    stopwatch = start_run(SEED)
+    (x_train_full, _), (x_test, _) = load_mnist(args.data)
+    x_train = digit_preprocessing.to_model_input(x_train_full[:-VALIDATION_SIZE])
+    x_validation = digit_preprocessing.to_model_input(x_train_full[-VALIDATION_SIZE:])
+    fashion = load_fashion_test(data_path(args.fashion, "FASHION_MNIST_DIR"))
+    if args.evaluate_only:
+        evaluate_and_record(manifest_lib.model_entry("anomaly"), x_validation[..., 0], x_test, fashion)
+        return
+
+    model = build_model()
+    model.summary(print_fn=lambda line, **_: print(line))
+    train(model, x_train, x_validation, args.epochs)
+    training_seconds = stopwatch.seconds
+
+    calibration = x_train[:512]
+    artifacts = export_all(model, paths.MODELS_DIR / "anomaly", lambda: np.array_split(calibration, 512))
+    write_samples(fashion)
+
+    entry = manifest_entry(
+        "anomaly",
+        title="Anomaly detection",
+        task="anomaly detection (reconstruction error)",
+        summary="A convolutional autoencoder learns what handwritten digits look like; whatever it cannot "
+        "reconstruct is flagged as an anomaly.",
+        input_shape=(28, 28, 1), input_dtype="float32", input_range=(0.0, 1.0),
+        preprocessing=digit_preprocessing.PREPROCESSING_ID,
+        data=f"MNIST: {len(x_train)} training and {len(x_validation)} validation digits (the last "
+        f"{VALIDATION_SIZE} of the training set, used to choose the threshold); the {len(x_test)} MNIST test "
+        f"digits are the normal class of the evaluation. Anomalies: the {len(fashion)} Fashion-MNIST test "
+        "images and three corruptions of the MNIST test digits.",
+        data_source=f"{MNIST_SOURCE}; Xiao, Rasul & Vollgraf, Fashion-MNIST ({FASHION_URL}; Debian package "
+        "dataset-fashion-mnist)",
+        data_license=f"MNIST: {MNIST_LICENSE}; Fashion-MNIST: MIT",
+        architecture=f"Convolutional autoencoder: encoder Conv 32 and Conv 64 (3×3, stride 2, ReLU), dense "
+        f"{LATENT_SIZE}-number bottleneck; decoder dense 7×7×64, two 3×3 stride-2 transposed convolutions "
+        "(64, 32), 3×3 conv with sigmoid. Trained to minimise mean squared error, Adam with cosine decay. "
+        "Anomaly score: mean squared reconstruction error per image.",
+        artifacts=artifacts,
+        parameters=model.count_params(),
+        training=training_record(training_seconds, args.epochs, SEED, BATCH_SIZE, COMMAND),
+        # The values are filled in by the evaluation, once the artifacts are listed and the runtime can load them.
+        metrics={"dataset": "MNIST test vs Fashion-MNIST test and corrupted MNIST test", "split": "test",
+                 "n": len(x_test), "headline": "roc_auc_fashion_mnist", "values": {}},
+    )
+    manifest_lib.update_model_entry(entry)
+    evaluate_and_record(entry, x_validation[..., 0], x_test, fashion)
 
 
 if __name__ == "__main__":

@@ -22,23 +22,30 @@ quantization keeps the test metrics within the rule in ``int8_verdict``), sample
 and the "forecast" entry of models/manifest.json.
 """
 
+# ## Setup
+
 from __future__ import annotations
 
 import argparse
 
+import keras
 import numpy as np
+import pandas as pd
+from common import evaluate_formats, manifest_entry, start_run, training_record
+from keras import layers, ops
 
-import common  # noqa: F401  (puts the repository on sys.path)
-from showcase.tasks import forecast as fc
 from showcase import manifest as manifest_lib
 from showcase import paths, runtime
 from showcase.export import export_all, export_tflite_int8
+from showcase.formats import ONNX, SAVEDMODEL, TFLITE, TFLITE_INT8
+from showcase.tasks import forecast as fc
 
 SEED = 1337
 BATCH_SIZE = 256
-SERVING_FORMATS = ("savedmodel", "tflite", "onnx")
-# Largest difference allowed between the formats' raw outputs on the test windows (the issue's bar).
+SERVING_FORMATS = (SAVEDMODEL, TFLITE, ONNX)
+# Largest difference allowed between the formats' raw outputs on the test windows.
 FORMAT_TOLERANCE = 1e-4
+COMMAND = "python training/train_forecast.py"
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,18 +55,9 @@ def parse_args() -> argparse.Namespace:
 
 
 # ## Data
-
-
-def load_split_windows():
-    """Per period, the windows of every ticker: series, origins, normalised returns and volatilities."""
-    windows = {"train": [], "validation": [], "test": []}
-    for ticker in fc.TICKERS:
-        series = fc.builtin_series(ticker)
-        for period, origins in fc.period_origins(series.dates).items():
-            normalised, volatility = fc.raw_windows(series.prices, origins)
-            windows[period].append({"series": series, "origins": origins, "normalised": normalised,
-                                    "volatility": volatility})
-    return windows
+#
+# ``fc.load_split_windows`` cuts every ticker's windows by period and ``fc.training_scaler`` fits the input
+# scaler on the training windows only; both live in ``showcase.tasks.forecast`` beside the tests that check them.
 
 
 def arrays(period_windows, scaler):
@@ -69,13 +67,21 @@ def arrays(period_windows, scaler):
     return inputs, targets.astype(np.float32)
 
 
-def training_scaler(windows) -> fc.Scaler:
-    """The input scaler, fit on the training windows only (the no-leakage test recomputes it)."""
-    return fc.fit_scaler(np.concatenate([w["normalised"] for w in windows["train"]]),
-                         np.concatenate([w["volatility"] for w in windows["train"]]))
-
-
 # ## Model
+
+
+class QuantileHead(layers.Layer):
+    """Median and two positive widths (softplus) -> monotonic 10/50/90% quantiles, widths scaled per horizon."""
+
+    def build(self, input_shape):
+        self.interval_scale = self.add_weight(shape=(fc.HORIZON, 1), initializer="ones", trainable=False,
+                                              name="interval_scale")
+
+    def call(self, x):
+        median = x[:, :, 1:2]
+        lower = median - ops.softplus(x[:, :, 0:1]) * self.interval_scale
+        upper = median + ops.softplus(x[:, :, 2:3]) * self.interval_scale
+        return ops.concatenate([lower, median, upper], axis=-1)
 
 
 def build_model():
@@ -86,20 +92,6 @@ def build_model():
     two positive widths (softplus), so the 10% quantile can never exceed the median nor the median the
     90% one. ``interval_scale`` (one multiplier per horizon) is set after training by the calibration.
     """
-    import keras
-    from keras import layers, ops
-
-    class QuantileHead(layers.Layer):
-        def build(self, input_shape):
-            self.interval_scale = self.add_weight(shape=(fc.HORIZON, 1), initializer="ones", trainable=False,
-                                                  name="interval_scale")
-
-        def call(self, x):
-            median = x[:, :, 1:2]
-            lower = median - ops.softplus(x[:, :, 0:1]) * self.interval_scale
-            upper = median + ops.softplus(x[:, :, 2:3]) * self.interval_scale
-            return ops.concatenate([lower, median, upper], axis=-1)
-
     inputs = keras.Input(shape=(fc.LOOKBACK, fc.FEATURES), name="returns")
     x = layers.LSTM(64, return_sequences=True, unroll=True)(inputs)
     x = layers.LSTM(32, unroll=True)(x)
@@ -112,8 +104,6 @@ def build_model():
 
 
 def pinball_loss(y_true, y_pred):
-    from keras import ops
-
     levels = ops.convert_to_tensor(fc.QUANTILES, dtype="float32")
     difference = ops.expand_dims(y_true, -1) - y_pred
     return ops.mean(ops.maximum(levels * difference, (levels - 1.0) * difference))
@@ -123,8 +113,6 @@ def pinball_loss(y_true, y_pred):
 
 
 def train(model, train_data, validation_data, epochs):
-    import keras
-
     # XLA compilation of the unrolled LSTM costs more time than it saves on a CPU.
     model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss=pinball_loss, jit_compile=False)
     stop = keras.callbacks.EarlyStopping(patience=6, restore_best_weights=True)
@@ -152,58 +140,30 @@ def calibrate_interval(model, validation_inputs, validation_targets) -> np.ndarr
 
 
 # ## Evaluate
+#
+# ``fc.price_forecasts`` turns one predict function's outputs on a period's windows into price quantiles, and
+# ``fc.evaluate_forecasts`` measures them against the naive baselines (both in ``showcase.tasks.forecast``).
 
 
-def test_forecasts(predict, test_windows, scaler):
-    """Price quantiles (n, HORIZON, 3) per ticker and the raw outputs, all from one predict function."""
-    prices, outputs = {}, {}
-    for window in test_windows:
-        ticker = window["series"].name
-        outputs[ticker] = predict(fc.model_input(window["normalised"], window["volatility"], scaler))
-        last_prices = window["series"].prices[window["origins"]]
-        prices[ticker] = fc.to_price_quantiles(outputs[ticker], last_prices, window["volatility"])
-    return prices, outputs
+def compare_formats(entry, test_windows, scaler, keras_forecasts):
+    """Each format's largest difference from the Keras model on every test window, in output and price units.
 
+    ``keras_forecasts`` is ``fc.price_forecasts``'s (prices, outputs) for the Keras model.
+    """
 
-def evaluate(test_windows, price_quantiles):
-    """Metric rows per ticker, horizon and method, and the pooled (all tickers) figures for the headline."""
-    rows = []
-    for window in test_windows:
-        rows += fc.evaluate_series(window["series"].prices, window["origins"], price_quantiles[window["series"].name],
-                                   window["series"].name)
-    values = {}
-    for horizon in fc.EVALUATION_HORIZONS:
-        for method, metric, key in (("lstm", "coverage_80", "coverage_80"), ("lstm", "mape", "lstm_mape"),
-                                    ("naive", "mape", "naive_mape")):
-            # Every figure is a mean over windows, so the pooled value is the n-weighted mean of the tickers'.
-            chosen = [row for row in rows if row["horizon"] == horizon and row["method"] == method]
-            pooled = sum(row[metric] * row["n"] for row in chosen) / sum(row["n"] for row in chosen)
-            values[f"{key}_h{horizon}"] = round(float(pooled), 4)
-    inside = []
-    for window in test_windows:
-        future = window["series"].prices[window["origins"][:, None] + np.arange(1, fc.HORIZON + 1)]
-        quantiles = price_quantiles[window["series"].name]
-        inside.append((future >= quantiles[:, :, 0]) & (future <= quantiles[:, :, 2]))
-    values["coverage_80_all_horizons"] = round(float(np.mean(np.concatenate(inside))), 4)
-    return rows, values
-
-
-def compare_formats(test_windows, scaler, reference_outputs, reference_prices):
-    """Each format's largest difference from the SavedModel on every test window, in output and price units."""
-    per_format = {}
-    for name in SERVING_FORMATS + ("tflite_int8",):
-        try:
-            predictor = runtime.load("forecast", name)
-        except runtime.ArtifactError:
-            continue
-        prices, outputs = test_forecasts(predictor.predict, test_windows, scaler)
-        rows, values = evaluate(test_windows, prices)
-        per_format[name] = {
+    def format_figures(forecasts, reference):
+        (prices, outputs), (reference_prices, reference_outputs) = forecasts, reference
+        _, values = fc.evaluate_forecasts(test_windows, prices)
+        return {
             "max_abs_output_difference": float(max(np.abs(outputs[t] - reference_outputs[t]).max() for t in outputs)),
             "max_abs_price_difference": float(max(np.abs(prices[t] - reference_prices[t]).max() for t in prices)),
             "coverage_80_h5": values["coverage_80_h5"],
             "lstm_mape_h5": values["lstm_mape_h5"],
         }
+
+    per_format, _ = evaluate_formats(
+        "forecast", entry["artifacts"], lambda predictor: fc.price_forecasts(predictor.predict, test_windows, scaler),
+        format_figures, reference=keras_forecasts)
     return per_format
 
 
@@ -220,9 +180,9 @@ def int8_verdict(model, export_dir, windows, scaler, fp32_values):
         export_tflite_int8(export_dir / "savedmodel", path, lambda: np.array_split(calibration, 512))
     except Exception as error:  # The converter's failure is the verdict; record it rather than crash.
         return None, {"kept": False, "reason": f"conversion failed: {type(error).__name__}: {error}"[:300]}
-    predictor = runtime.TFLitePredictor(path, "tflite_int8")
-    prices, _ = test_forecasts(predictor.predict, windows["test"], scaler)
-    _, values = evaluate(windows["test"], prices)
+    predictor = runtime.TFLitePredictor(path, TFLITE_INT8)
+    prices, _ = fc.price_forecasts(predictor.predict, windows["test"], scaler)
+    _, values = fc.evaluate_forecasts(windows["test"], prices)
     worst_mape = max(values[f"lstm_mape_h{h}"] / fp32_values[f"lstm_mape_h{h}"] - 1 for h in fc.EVALUATION_HORIZONS)
     worst_coverage = max(abs(values[f"coverage_80_h{h}"] - fp32_values[f"coverage_80_h{h}"])
                          for h in fc.EVALUATION_HORIZONS)
@@ -243,8 +203,6 @@ def int8_verdict(model, export_dir, windows, scaler, fp32_values):
 
 def write_sample(series):
     """A small CSV (the last 150 trading days of MSFT) for the page's upload and the tests."""
-    import pandas as pd
-
     directory = paths.SAMPLES_DIR / "forecast"
     directory.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame({"Date": pd.DatetimeIndex(series.dates[-150:]).strftime("%Y-%m-%d"),
@@ -254,10 +212,9 @@ def write_sample(series):
 
 def main() -> None:
     args = parse_args()
-    stopwatch = common.Stopwatch()
-    common.set_seed(SEED)
-    windows = load_split_windows()
-    scaler = training_scaler(windows)
+    stopwatch = start_run(SEED)
+    windows = fc.load_split_windows()
+    scaler = fc.training_scaler(windows)
     train_data, validation_data = arrays(windows["train"], scaler), arrays(windows["validation"], scaler)
     print(f"Windows: {len(train_data[0])} train, {len(validation_data[0])} validation, "
           f"{sum(len(w['origins']) for w in windows['test'])} test; scaler {scaler}")
@@ -265,59 +222,49 @@ def main() -> None:
     model = build_model()
     model.summary(print_fn=lambda line, **_: print(line))
     history = train(model, train_data, validation_data, args.epochs)
-    raw_prices, _ = test_forecasts(lambda batch: model.predict(batch, verbose=0), windows["test"], scaler)
-    _, raw_values = evaluate(windows["test"], raw_prices)
+
+    def keras_predict(batch):
+        return model.predict(batch, verbose=0)
+
+    raw_prices, _ = fc.price_forecasts(keras_predict, windows["test"], scaler)
+    _, raw_values = fc.evaluate_forecasts(windows["test"], raw_prices)
     multiplier = calibrate_interval(model, *validation_data)
     training_seconds = stopwatch.seconds
 
     output_dir = paths.MODELS_DIR / "forecast"
     (output_dir / "model_int8.tflite").unlink(missing_ok=True)
     artifacts = export_all(model, output_dir)
-    reference_prices, reference_outputs = test_forecasts(lambda batch: model.predict(batch, verbose=0),
-                                                         windows["test"], scaler)
-    rows, values = evaluate(windows["test"], reference_prices)
+    keras_forecasts = fc.price_forecasts(keras_predict, windows["test"], scaler)
+    rows, values = fc.evaluate_forecasts(windows["test"], keras_forecasts[0])
     int8_path, int8_record = int8_verdict(model, output_dir, windows, scaler, values)
     if int8_path is not None:
-        artifacts["tflite_int8"] = int8_path
+        artifacts[TFLITE_INT8] = int8_path
     write_sample(windows["test"][fc.TICKERS.index("MSFT")]["series"])
 
-    entry = {
-        "name": "forecast",
-        "title": "Stock forecast",
-        "task": "time-series forecasting (30-day quantiles)",
-        "page": "forecast",
-        "summary": "A 30-day price forecast with an 80% interval for four stocks or your own CSV, "
+    entry = manifest_entry(
+        "forecast",
+        title="Stock forecast",
+        task="time-series forecasting (30-day quantiles)",
+        summary="A 30-day price forecast with an 80% interval for four stocks or your own CSV, "
         "compared with naive baselines on 2012–2013.",
-        "labels": [f"q{int(level * 100)}" for level in fc.QUANTILES],
-        "input": {"shape": [None, fc.LOOKBACK, fc.FEATURES], "dtype": "float32",
-                  "range": [-fc.INPUT_CLIP, fc.INPUT_CLIP]},
-        "preprocessing": fc.PREPROCESSING_ID,
-        "artifacts": common.describe_artifacts(artifacts),
-        "data": {
-            "description": "Daily adjusted closes of AAPL, GOOG, IBM and MSFT, 2000-03-01 to 2013-03-01 (GOOG from "
-            f"2004-08-19), as {fc.LOOKBACK}-day windows of log returns. Split by the dates of the targets: "
-            f"train through 2010 ({len(train_data[0])} windows), validate on 2011 ({len(validation_data[0])}), "
-            "test on 2012-01-03 to 2013-03-01.",
-            "source": "bokeh-sampledata (stocks module; Yahoo Finance daily prices)",
-            "license": "BSD-3-Clause (bokeh-sampledata package)",
-        },
-        "architecture": f"Stacked LSTM (64 and 32 units, unrolled over a {fc.LOOKBACK}-day lookback of 2 features), "
+        labels=[f"q{int(level * 100)}" for level in fc.QUANTILES],
+        input_shape=(fc.LOOKBACK, fc.FEATURES), input_dtype="float32", input_range=(-fc.INPUT_CLIP, fc.INPUT_CLIP),
+        preprocessing=fc.PREPROCESSING_ID,
+        data="Daily adjusted closes of AAPL, GOOG, IBM and MSFT, 2000-03-01 to 2013-03-01 (GOOG from "
+        f"2004-08-19), as {fc.LOOKBACK}-day windows of log returns. Split by the dates of the targets: "
+        f"train through 2010 ({len(train_data[0])} windows), validate on 2011 ({len(validation_data[0])}), "
+        "test on 2012-01-03 to 2013-03-01.",
+        data_source="bokeh-sampledata (stocks module; Yahoo Finance daily prices)",
+        data_license="BSD-3-Clause (bokeh-sampledata package)",
+        architecture=f"Stacked LSTM (64 and 32 units, unrolled over a {fc.LOOKBACK}-day lookback of 2 features), "
         f"dropout 0.2, dense 64 (ReLU), dense {fc.HORIZON}×3 to monotonic 10/50/90% quantiles (median ± softplus "
         "widths, scaled per horizon by a multiplier calibrated on 2011). Pinball loss, Adam, early stopping on 2011.",
-        "parameters": int(model.count_params()),
-        "training": {
-            "seconds": training_seconds,
-            "epochs": len(history["loss"]),
-            "seed": SEED,
-            "batch_size": BATCH_SIZE,
-            "command": "python training/train_forecast.py",
-            "machine": common.machine_description(),
-        },
-        "versions": common.versions(),
-        "created": manifest_lib.utc_now(),
-        "metrics": {"dataset": "4 stocks, 2012–2013", "split": "test", "headline": "coverage_80_h5",
-                    "n": sum(len(w["origins"]) for w in windows["test"]), "values": values},
-        "extra": {
+        artifacts=artifacts,
+        parameters=model.count_params(),
+        training=training_record(training_seconds, len(history["loss"]), SEED, BATCH_SIZE, COMMAND),
+        metrics={"dataset": "4 stocks, 2012–2013", "split": "test", "headline": "coverage_80_h5",
+                 "n": sum(len(w["origins"]) for w in windows["test"]), "values": values},
+        extra={
             "lookback": fc.LOOKBACK, "horizon": fc.HORIZON, "quantiles": list(fc.QUANTILES),
             "evaluation_horizons": list(fc.EVALUATION_HORIZONS), "tickers": list(fc.TICKERS),
             "split": {"train_targets_through": str(fc.TRAIN_END.date()), "validation_targets": "2011",
@@ -330,10 +277,10 @@ def main() -> None:
             "format_tolerance": FORMAT_TOLERANCE,
             "tflite_int8": int8_record,
         },
-    }
+    )
     manifest_lib.update_model_entry(entry)
 
-    per_format = compare_formats(windows["test"], scaler, reference_outputs, reference_prices)
+    per_format = compare_formats(entry, windows["test"], scaler, keras_forecasts)
     worst = max(per_format[name]["max_abs_output_difference"] for name in SERVING_FORMATS)
     entry["metrics"]["per_format"] = per_format
     entry["extra"]["formats_agree_within_tolerance"] = bool(worst <= FORMAT_TOLERANCE)

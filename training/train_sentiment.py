@@ -23,23 +23,31 @@ full-integer quantization keeps the accuracy and the probabilities; see ``drop_i
 samples/sentiment/reviews.csv and the "sentiment" entry of models/manifest.json.
 """
 
+# ## Setup
+
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 
+import keras
 import numpy as np
+import pandas as pd
+import tensorflow as tf
+from common import data_path, evaluate_formats, manifest_entry, share, start_run, training_record
+from keras import layers, ops
 
-import common  # noqa: F401  (puts the repository on sys.path)
-from showcase import manifest as manifest_lib
 from showcase import datasets, paths, runtime
-from showcase.tasks import sentiment
+from showcase import manifest as manifest_lib
 from showcase.export import export_all, export_savedmodel, export_tflite
-from showcase.tasks import sentiment as recipe
+from showcase.formats import SAVEDMODEL, TFLITE_INT8
+from showcase.tasks import sentiment
 
 SEED = 1337
 VALIDATION_SIZE = 2500
 BATCH_SIZE = 64
 DATA_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+COMMAND = "python training/train_sentiment.py --data ../shared/data/aclImdb_v1_labeled.tar.gz"
 # Full-int8 quantization is kept only if it costs at most this much test accuracy...
 INT8_TOLERANCE = 0.002
 # ... and only if no test review's probability moves by more than this from the SavedModel's.
@@ -63,16 +71,12 @@ def parse_args() -> argparse.Namespace:
 def load_imdb(path):
     """{"train": (texts, labels), "test": (texts, labels)} read straight from the tarball, sorted by file name."""
     if path is None:
-        import keras
-
         path = keras.utils.get_file("aclImdb_v1.tar.gz", DATA_URL)
     return datasets.imdb(path)
 
 
 def census_first_names():
     """Lower-case US census first names (1990, male and female), from the ``names`` package's data files."""
-    import importlib.resources
-
     package = importlib.resources.files("names")
     lines = [line for file in ("dist.male.first", "dist.female.first")
              for line in package.joinpath(file).read_text().splitlines()]
@@ -87,8 +91,6 @@ def encode_reviews(vocabulary, texts, labels):
 
 
 def make_dataset(ids, labels, shuffle=False):
-    import tensorflow as tf
-
     dataset = tf.data.Dataset.from_tensor_slices((ids, labels))
     if shuffle:
         dataset = dataset.shuffle(len(ids), seed=SEED)
@@ -104,12 +106,9 @@ def build_bag_model(vocabulary_size, embedding_dim):
     The mean is written out (mask, sum, divide) rather than with Keras masking so that the exported
     graph holds only plain ops that TFLite builtins and ONNX both have.
     """
-    import keras
-    from keras import layers, ops
-
-    ids = keras.Input(shape=(recipe.WINDOW,), dtype="int32", name="token_ids")
+    ids = keras.Input(shape=(sentiment.WINDOW,), dtype="int32", name="token_ids")
     embedded = layers.Embedding(vocabulary_size, embedding_dim, name="ngram_embedding")(ids)
-    mask = ops.expand_dims(ops.cast(ops.not_equal(ids, recipe.PADDING_ID), "float32"), -1)
+    mask = ops.expand_dims(ops.cast(ops.not_equal(ids, sentiment.PADDING_ID), "float32"), -1)
     mean = ops.sum(embedded * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1.0)
     x = layers.Dropout(0.5)(mean)
     probability = layers.Dense(1, activation="sigmoid", name="positive_probability")(x)
@@ -118,10 +117,7 @@ def build_bag_model(vocabulary_size, embedding_dim):
 
 def build_cnn_model(vocabulary_size, embedding_dim):
     """Embedding, two 1-D convolutions (width 5, 64 filters), global max pooling, a logistic unit."""
-    import keras
-    from keras import layers
-
-    ids = keras.Input(shape=(recipe.WINDOW,), dtype="int32", name="token_ids")
+    ids = keras.Input(shape=(sentiment.WINDOW,), dtype="int32", name="token_ids")
     x = layers.Embedding(vocabulary_size, embedding_dim, name="ngram_embedding")(ids)
     x = layers.Conv1D(64, 5, activation="relu")(x)
     x = layers.MaxPooling1D(2)(x)
@@ -136,8 +132,6 @@ def build_cnn_model(vocabulary_size, embedding_dim):
 
 
 def train(model, train_data, validation_data, epochs, learning_rate):
-    import keras
-
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(),
@@ -158,20 +152,23 @@ def review_accuracy(chunk_probabilities, owner, labels):
     return float(np.mean((probabilities >= 0.5) == labels)), probabilities
 
 
-def evaluate_formats(formats, test_ids, test_owner, test_labels):
-    """Test accuracy of every exported format and its agreement with the SavedModel."""
-    results, reference = {}, None
-    for name in formats:
-        predictor = runtime.load("sentiment", name)
+def evaluate_test_reviews(formats, test_ids, test_owner, test_labels):
+    """Test accuracy of every exported format and its agreement with the SavedModel; and the SavedModel's
+    review probabilities."""
+
+    def review_probabilities(predictor):
         chunk_probabilities = np.concatenate([predictor.predict(batch) for batch in np.array_split(test_ids, 50)])
-        accuracy, probabilities = review_accuracy(chunk_probabilities, test_owner, test_labels)
-        reference = probabilities if reference is None else reference
-        results[name] = {
-            "accuracy": round(accuracy, 5),
-            "label_agreement_with_savedmodel": round(float(np.mean((probabilities >= 0.5) == (reference >= 0.5))), 5),
+        return review_accuracy(chunk_probabilities, test_owner, test_labels)[1]
+
+    def figures(probabilities, reference):
+        return {
+            "accuracy": share((probabilities >= 0.5) == test_labels),
+            "label_agreement_with_savedmodel": share((probabilities >= 0.5) == (reference >= 0.5)),
             "max_abs_probability_difference": round(float(np.abs(probabilities - reference).max()), 6),
         }
-    return results, reference
+
+    per_format, probabilities = evaluate_formats("sentiment", formats, review_probabilities, figures)
+    return per_format, probabilities[SAVEDMODEL]
 
 
 def describe_comparison_model(model, vocabulary, architecture):
@@ -191,13 +188,13 @@ def drop_int8_if_worse(entry, per_format):
     few ids, its mean lands outside the calibrated activation range and the probability can jump (by
     0.42 at worst on the test set in the first run). Its figures stay in ``extra`` for the record.
     """
-    int8 = per_format.get("tflite_int8")
+    int8 = per_format.get(TFLITE_INT8)
     if int8 is None:
         return
-    worse = int8["accuracy"] < per_format["savedmodel"]["accuracy"] - INT8_TOLERANCE
+    worse = int8["accuracy"] < per_format[SAVEDMODEL]["accuracy"] - INT8_TOLERANCE
     if worse or int8["max_abs_probability_difference"] > INT8_MAX_PROBABILITY_DIFFERENCE:
-        entry["extra"]["tflite_int8_rejected"] = per_format.pop("tflite_int8")
-        del entry["artifacts"]["tflite_int8"]
+        entry["extra"]["tflite_int8_rejected"] = per_format.pop(TFLITE_INT8)
+        del entry["artifacts"][TFLITE_INT8]
         (paths.MODELS_DIR / "sentiment" / "model_int8.tflite").unlink(missing_ok=True)
 
 
@@ -206,11 +203,9 @@ def drop_int8_if_worse(entry, per_format):
 
 def write_samples(texts, labels):
     """A tiny CSV of real test reviews (plus an empty cell) for the page's batch mode and the tests."""
-    import pandas as pd
-
     directory = paths.SAMPLES_DIR / "sentiment"
     directory.mkdir(parents=True, exist_ok=True)
-    picks = [index for index in range(0, len(texts), 997) if len(recipe.words(texts[index])) < 120][:8]
+    picks = [index for index in range(0, len(texts), 997) if len(sentiment.words(texts[index])) < 120][:8]
     rows = [{"review": texts[index], "true_label": "positive" if labels[index] else "negative"} for index in picks]
     rows.append({"review": "", "true_label": ""})
     pd.DataFrame(rows).to_csv(directory / "reviews.csv", index=False)
@@ -218,25 +213,23 @@ def write_samples(texts, labels):
 
 def main() -> None:
     args = parse_args()
-    data_file = common.data_path(args.data, "IMDB_TARBALL")
-    stopwatch = common.Stopwatch()
-    common.set_seed(SEED)
-    data = load_imdb(data_file)
+    stopwatch = start_run(SEED)
+    data = load_imdb(data_path(args.data, "IMDB_TARBALL"))
     train_texts, train_labels = data["train"]
     test_texts, test_labels = data["test"]
     # The validation reviews are a seeded random sample of the training split, never seen by the vocabulary.
     order = np.random.default_rng(SEED).permutation(len(train_texts))
     validation_index, fit_index = order[:VALIDATION_SIZE], order[VALIDATION_SIZE:]
     fit_texts = [train_texts[i] for i in fit_index]
-    person_names = recipe.capitalized_names(fit_texts, census_first_names())
-    vocabulary = recipe.Vocabulary.build(fit_texts, args.max_terms, person_names=person_names)
+    person_names = sentiment.capitalized_names(fit_texts, census_first_names())
+    vocabulary = sentiment.Vocabulary.build(fit_texts, args.max_terms, person_names=person_names)
     fit_ids, fit_labels, _ = encode_reviews(vocabulary, fit_texts, train_labels[fit_index])
     validation_ids, validation_labels, _ = encode_reviews(
         vocabulary, [train_texts[i] for i in validation_index], train_labels[validation_index]
     )
     test_ids, _, test_owner = encode_reviews(vocabulary, test_texts, test_labels)
-    print(f"{len(vocabulary)} ids, {len(person_names)} person names; {len(fit_ids)} training chunks from {len(fit_texts)} reviews; "
-          f"{len(test_ids)} test chunks from {len(test_texts)} reviews.")
+    print(f"{len(vocabulary)} ids, {len(person_names)} person names; {len(fit_ids)} training chunks from "
+          f"{len(fit_texts)} reviews; {len(test_ids)} test chunks from {len(test_texts)} reviews.")
 
     builder = {"bag": build_bag_model, "cnn": build_cnn_model}[args.architecture]
     model = builder(len(vocabulary), args.embedding_dim)
@@ -263,56 +256,44 @@ def main() -> None:
     names_path = vocabulary.save_person_names(output_dir / sentiment.PERSON_NAMES_FILE)
     write_samples(test_texts, test_labels)
 
-    entry = {
-        "name": "sentiment",
-        "title": "Movie review sentiment",
-        "task": "binary text classification (negative / positive)",
-        "page": "sentiment",
-        "summary": "Type or paste a movie review; an n-gram embedding bag trained on IMDB says how positive it "
+    entry = manifest_entry(
+        "sentiment",
+        title="Movie review sentiment",
+        task="binary text classification (negative / positive)",
+        summary="Type or paste a movie review; an n-gram embedding bag trained on IMDB says how positive it "
         "is and which words drove that.",
-        "labels": ["negative", "positive"],
-        "input": {"shape": [None, recipe.WINDOW], "dtype": "int32", "range": [0, len(vocabulary) - 1]},
-        "preprocessing": recipe.PREPROCESSING_ID,
-        "artifacts": common.describe_artifacts(artifacts),
-        "data": {
-            "description": f"IMDB Large Movie Review Dataset: {len(fit_texts)} training and {VALIDATION_SIZE} "
-            f"validation reviews (a seeded random sample of the train split), {len(test_texts)} test reviews "
-            "(the labeled test split, 4 corrupted files left out). Reviews are polar: ≤4 or ≥7 stars of 10.",
-            "source": "Maas et al., Learning Word Vectors for Sentiment Analysis, ACL 2011 "
-            "(ai.stanford.edu/~amaas/data/sentiment)",
-            "license": "for research use; cite Maas et al. (2011)",
-        },
-        "architecture": f"Embedding bag: {len(vocabulary) - 1:,} unigrams and bigrams → {args.embedding_dim}-d "
-        f"embeddings, averaged over the ids of a {recipe.WORDS_PER_CHUNK}-word window (padding excluded), "
+        labels=["negative", "positive"],
+        input_shape=(sentiment.WINDOW,), input_dtype="int32", input_range=(0, len(vocabulary) - 1),
+        preprocessing=sentiment.PREPROCESSING_ID,
+        data=f"IMDB Large Movie Review Dataset: {len(fit_texts)} training and {VALIDATION_SIZE} "
+        f"validation reviews (a seeded random sample of the train split), {len(test_texts)} test reviews "
+        "(the labeled test split, 4 corrupted files left out). Reviews are polar: ≤4 or ≥7 stars of 10.",
+        data_source="Maas et al., Learning Word Vectors for Sentiment Analysis, ACL 2011 "
+        "(ai.stanford.edu/~amaas/data/sentiment)",
+        data_license="for research use; cite Maas et al. (2011)",
+        architecture=f"Embedding bag: {len(vocabulary) - 1:,} unigrams and bigrams → {args.embedding_dim}-d "
+        f"embeddings, averaged over the ids of a {sentiment.WORDS_PER_CHUNK}-word window (padding excluded), "
         "dropout 0.5, one sigmoid unit. Longer reviews are scored per window and averaged. Capitalized "
         f"names ({len(person_names):,} proper nouns of the reviews and census first names, and unknown "
         "capitalized words) share one token. Adam (5e-3), early stopping on validation loss.",
-        "parameters": int(model.count_params()),
-        "training": {
-            "seconds": training_seconds,
-            "epochs": epochs_run,
-            "seed": SEED,
-            "batch_size": BATCH_SIZE,
-            "command": "python training/train_sentiment.py --data ../shared/data/aclImdb_v1_labeled.tar.gz",
-            "machine": common.machine_description(),
-        },
-        "versions": common.versions(),
-        "created": manifest_lib.utc_now(),
-        "metrics": {"dataset": "IMDB", "split": "test", "n": len(test_texts), "headline": "accuracy", "values": {}},
-        "extra": {
+        artifacts=artifacts,
+        parameters=model.count_params(),
+        training=training_record(training_seconds, epochs_run, SEED, BATCH_SIZE, COMMAND),
+        metrics={"dataset": "IMDB", "split": "test", "n": len(test_texts), "headline": "accuracy", "values": {}},
+        extra={
             "vocabulary": manifest_lib.describe_artifact(vocabulary_path) | {"terms": len(vocabulary) - 1},
             "person_names": manifest_lib.describe_artifact(names_path) | {"names": len(person_names)},
-            "words_per_chunk": recipe.WORDS_PER_CHUNK,
-            "window": recipe.WINDOW,
+            "words_per_chunk": sentiment.WORDS_PER_CHUNK,
+            "window": sentiment.WINDOW,
         },
-    }
+    )
     manifest_lib.update_model_entry(entry)
 
-    per_format, reference = evaluate_formats(list(artifacts), test_ids, test_owner, test_labels)
+    per_format, reference = evaluate_test_reviews(list(artifacts), test_ids, test_owner, test_labels)
     drop_int8_if_worse(entry, per_format)
     predictions = (reference >= 0.5).astype(int)
     entry["metrics"]["values"] = {
-        "accuracy": per_format["savedmodel"]["accuracy"],
+        "accuracy": per_format[SAVEDMODEL]["accuracy"],
         "precision": round(float(np.sum(predictions & test_labels) / max(np.sum(predictions), 1)), 5),
         "recall": round(float(np.sum(predictions & test_labels) / np.sum(test_labels)), 5),
     }

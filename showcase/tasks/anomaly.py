@@ -245,6 +245,24 @@ def read_idx_images(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
 
 
+# ## Training data
+
+
+def anomaly_sets(x_test: np.ndarray, fashion: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """The anomalies of the evaluation as float batches in [0, 1]: one set per kind, each 10,000 images.
+
+    ``seed`` is the training run's (``entry["training"]["seed"]``): the corruptions are drawn from it.
+    """
+    digits = digit_preprocessing.to_model_input(x_test)[..., 0]
+    rng = np.random.default_rng(seed)
+    return {
+        "fashion_mnist": digit_preprocessing.to_model_input(fashion)[..., 0],
+        "gaussian_noise": gaussian_noise(digits, rng),
+        "occlusion_blocks": occlusion_blocks(digits, rng),
+        "inverted": invert(digits),
+    }
+
+
 # ## Evaluation subset and calibration inputs
 
 

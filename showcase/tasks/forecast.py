@@ -755,6 +755,66 @@ def forecast_chart(frame: pd.DataFrame, visible_days: int = 240, price_label: st
     return alt.layer(band, lines, points).add_params(zoom).properties(height=420)
 
 
+# ## Training data
+#
+# The windows of the four tickers split by period, and the evaluation of the test period, as
+# ``training/train_forecast.py`` computes them (the tests recompute the manifest's figures with them).
+
+
+def load_split_windows() -> dict[str, list[dict[str, Any]]]:
+    """Per period, the windows of every ticker: series, origins, normalised returns and volatilities."""
+    windows: dict[str, list[dict[str, Any]]] = {"train": [], "validation": [], "test": []}
+    for ticker in TICKERS:
+        series = builtin_series(ticker)
+        for period, origins in period_origins(series.dates).items():
+            normalised, volatility = raw_windows(series.prices, origins)
+            windows[period].append({"series": series, "origins": origins, "normalised": normalised,
+                                    "volatility": volatility})
+    return windows
+
+
+def training_scaler(windows: dict[str, list[dict[str, Any]]]) -> Scaler:
+    """The input scaler, fit on the training windows only (the no-leakage test recomputes it)."""
+    return fit_scaler(np.concatenate([w["normalised"] for w in windows["train"]]),
+                      np.concatenate([w["volatility"] for w in windows["train"]]))
+
+
+def price_forecasts(predict, period_windows: list[dict[str, Any]], scaler: Scaler
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Price quantiles (n, HORIZON, 3) per ticker and the raw outputs, all from one predict function."""
+    prices, outputs = {}, {}
+    for window in period_windows:
+        ticker = window["series"].name
+        outputs[ticker] = predict(model_input(window["normalised"], window["volatility"], scaler))
+        last_prices = window["series"].prices[window["origins"]]
+        prices[ticker] = to_price_quantiles(outputs[ticker], last_prices, window["volatility"])
+    return prices, outputs
+
+
+def evaluate_forecasts(period_windows: list[dict[str, Any]], price_quantiles: dict[str, np.ndarray]
+                       ) -> tuple[list[dict], dict[str, float]]:
+    """Metric rows per ticker, horizon and method, and the pooled (all tickers) figures for the headline."""
+    rows = []
+    for window in period_windows:
+        rows += evaluate_series(window["series"].prices, window["origins"], price_quantiles[window["series"].name],
+                                window["series"].name)
+    values = {}
+    for horizon in EVALUATION_HORIZONS:
+        for method, metric, key in (("lstm", "coverage_80", "coverage_80"), ("lstm", "mape", "lstm_mape"),
+                                    ("naive", "mape", "naive_mape")):
+            # Every figure is a mean over windows, so the pooled value is the n-weighted mean of the tickers'.
+            chosen = [row for row in rows if row["horizon"] == horizon and row["method"] == method]
+            pooled = sum(row[metric] * row["n"] for row in chosen) / sum(row["n"] for row in chosen)
+            values[f"{key}_h{horizon}"] = round(float(pooled), 4)
+    inside = []
+    for window in period_windows:
+        future = window["series"].prices[window["origins"][:, None] + np.arange(1, HORIZON + 1)]
+        quantiles = price_quantiles[window["series"].name]
+        inside.append((future >= quantiles[:, :, 0]) & (future <= quantiles[:, :, 2]))
+    values["coverage_80_all_horizons"] = round(float(np.mean(np.concatenate(inside))), 4)
+    return rows, values
+
+
 # ## Evaluation subset and calibration inputs
 
 

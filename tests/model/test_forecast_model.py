@@ -5,7 +5,6 @@ import json
 import jsonschema
 import numpy as np
 import pytest
-import train_forecast
 
 from showcase import manifest as manifest_lib
 from showcase import runtime
@@ -19,7 +18,7 @@ def entry():
 
 @pytest.fixture(scope="module")
 def test_windows():
-    return train_forecast.load_split_windows()["test"]
+    return fc.load_split_windows()["test"]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +37,7 @@ def test_entry_satisfies_the_schema_and_artifacts_match(entry):
 
 
 def test_manifest_scaler_is_the_training_period_scaler(entry):
-    expected = train_forecast.training_scaler(train_forecast.load_split_windows())
+    expected = fc.training_scaler(fc.load_split_windows())
     assert fc.Scaler.from_dict(entry["extra"]["scaler"]) == expected
 
 
@@ -61,8 +60,8 @@ def test_float_formats_agree_within_1e_4_on_the_test_windows(entry, test_windows
 
 def test_manifest_metrics_are_reproduced_from_the_artifact(entry, test_windows, scaler):
     predictor = runtime.load("forecast", "tflite")
-    prices, _ = train_forecast.test_forecasts(predictor.predict, test_windows, scaler)
-    rows, values = train_forecast.evaluate(test_windows, prices)
+    prices, _ = fc.price_forecasts(predictor.predict, test_windows, scaler)
+    rows, values = fc.evaluate_forecasts(test_windows, prices)
     for key, value in entry["metrics"]["values"].items():
         assert values[key] == pytest.approx(value, abs=2e-3), key
     recorded = {(r["ticker"], r["horizon"], r["method"]): r for r in entry["extra"]["metrics_table"]}

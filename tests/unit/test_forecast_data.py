@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import train_forecast
 
 from showcase import paths
 from showcase.tasks import forecast as fc
@@ -80,8 +79,8 @@ def test_split_follows_the_dates_of_the_targets():
 
 
 def test_scaler_statistics_come_from_the_training_period_only():
-    windows = train_forecast.load_split_windows()
-    scaler = train_forecast.training_scaler(windows)
+    windows = fc.load_split_windows()
+    scaler = fc.training_scaler(windows)
     # Recompute from series cut at the end of 2010: later prices must not matter at all.
     returns, volatilities = [], []
     for ticker in fc.TICKERS:
