@@ -6,7 +6,6 @@ Pages stay thin: they read inputs, call the ``showcase`` package and hand the re
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Callable, Sequence
 
 import altair as alt
@@ -285,9 +284,7 @@ def csv_download_button(label: str, table: pd.DataFrame, file_name: str, key: st
 
 def timed_predict(predictor: runtime.Predictor, batch: np.ndarray) -> tuple[np.ndarray, float]:
     """Run one prediction; return the output and its wall-clock latency in milliseconds."""
-    start = time.perf_counter()
-    output = predictor.predict(batch)
-    return output, (time.perf_counter() - start) * 1000
+    return runtime.timed_predict(predictor, batch)
 
 
 def latency_caption(milliseconds: float, format_name: str) -> None:

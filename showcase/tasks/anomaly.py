@@ -18,7 +18,6 @@ same thing everywhere and for every serving format:
 from __future__ import annotations
 
 import gzip
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -326,7 +325,6 @@ class AnomalyDetector:
 
     def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
         self.predictor = predictor
-        self.format_name = predictor.format_name
         self.threshold = format_threshold(entry, predictor.format_name)
 
     def score(self, image, corruption: str = "None") -> AnomalyResult:
@@ -339,9 +337,7 @@ class AnomalyDetector:
     def score_prepared(self, prepared: np.ndarray, used_recipe: bool, corruption: str = "None") -> AnomalyResult:
         """Score an image already through ``prepare_input`` (which says whether it ``used_recipe``)."""
         model_input = digit_preprocessing.to_model_input(corrupt(prepared, corruption))
-        start = time.perf_counter()
-        reconstruction = self.predictor.predict(model_input)
-        milliseconds = (time.perf_counter() - start) * 1000
+        reconstruction, milliseconds = runtime.timed_predict(self.predictor, model_input)
         score = float(reconstruction_error(model_input, reconstruction)[0])
         return AnomalyResult(score, self.threshold, bool(is_anomaly(score, self.threshold)), model_input[0, ..., 0],
                              reconstruction[0, ..., 0], error_map(model_input, reconstruction)[0], used_recipe,

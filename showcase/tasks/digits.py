@@ -13,7 +13,6 @@ probabilities, the 28×28 image the model saw and the prediction's latency.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -246,14 +245,13 @@ class DigitResult:
 class DigitClassifier:
     """Reads the digit in a drawing or photo: the MNIST recipe, then the model's calibrated probabilities.
 
-    ``predictor`` is one format of the digits model (``showcase.runtime``), shared and thread-safe, calibrated
-    already (as the app's ``ui.predictor_or_stop`` hands it out) or not: the temperature is applied once. This
-    object holds no other state, so it is cheap to make one per page run.
+    ``predictor`` is one format of the digits model (``showcase.runtime``), shared and thread-safe. Whether it
+    comes calibrated (as ``ui.predictor_or_stop`` hands it out) or not, ``calibration.calibrated`` applies the
+    temperature once. There is no other state: one classifier per page run costs nothing.
     """
 
     def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
         self.predictor = calibration.calibrated(predictor, entry)
-        self.format_name = predictor.format_name
 
     def classify(self, image: Image.Image | np.ndarray) -> DigitResult:
         """Apply the MNIST recipe to a drawing or photo and read it. Raises ``EmptyImageError`` without ink."""
@@ -261,11 +259,9 @@ class DigitClassifier:
 
     def classify_prepared(self, prepared: np.ndarray) -> DigitResult:
         """Read an image already through ``prepare_digit``: (28, 28) float32 in [0, 1]."""
-        batch = to_model_input(prepared)
-        start = time.perf_counter()
-        probabilities = self.predictor.predict(batch)[0]
-        milliseconds = (time.perf_counter() - start) * 1000
-        return DigitResult(int(np.argmax(probabilities)), probabilities, prepared, milliseconds)
+        probabilities, milliseconds = runtime.timed_predict(self.predictor, to_model_input(prepared))
+        digit = int(np.argmax(probabilities[0]))
+        return DigitResult(digit, probabilities[0], prepared, milliseconds)
 
 
 # ## Evaluation subset and calibration inputs

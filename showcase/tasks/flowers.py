@@ -163,16 +163,14 @@ def classify(predictor, view: np.ndarray) -> np.ndarray:
 
 
 class FlowerClassifier:
-    """Names the flower in a photo: the centre crop, then the model's calibrated probabilities and the verdict.
+    """Names the flower in a photo: its centre crop, the model's calibrated probabilities, then the verdict.
 
-    ``predictor`` is one format of the flowers model (``showcase.runtime``), shared and thread-safe, calibrated
-    already (as the app's ``ui.predictor_or_stop`` hands it out) or not: the temperature is applied once. This
-    object holds no other state, so it is cheap to make one per page run.
+    ``predictor``, one format of the flowers model, is shared by every session (runtime predictors are
+    thread-safe); ``calibration.calibrated`` scales its probabilities once, calibrated already or not.
     """
 
     def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
         self.predictor = calibration.calibrated(predictor, entry)
-        self.format_name = predictor.format_name
         self.entry = entry
 
     def classify(self, photo: bytes) -> FlowerResult:
@@ -181,10 +179,7 @@ class FlowerClassifier:
 
     def classify_prepared(self, view: np.ndarray) -> FlowerResult:
         """Name the flower in a view already made by ``prepare_photo``: (224, 224, 3) float32 in [0, 1]."""
-        batch = to_model_input(view)
-        start = time.perf_counter()
-        probabilities = self.predictor.predict(batch)
-        milliseconds = (time.perf_counter() - start) * 1000
+        probabilities, milliseconds = runtime.timed_predict(self.predictor, to_model_input(view))
         result = verdict(probabilities, self.entry)
         return FlowerResult(result.label, result.confidence, result.sure, result.probabilities, view, milliseconds)
 
