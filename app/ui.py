@@ -6,8 +6,7 @@ Pages stay thin: they read inputs, call the ``showcase`` package and hand the re
 from __future__ import annotations
 
 import json
-import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import altair as alt
 import numpy as np
@@ -18,6 +17,8 @@ from PIL import Image
 from showcase import calibration, formats, paths, runtime
 from showcase import manifest as manifest_lib
 from showcase.formats import FORMAT_LABELS, TFLITE
+from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError, read_image
+from showcase.tasks.digits import EmptyImageError
 
 DEFAULT_FORMAT = TFLITE
 
@@ -225,6 +226,53 @@ def drawing_canvas(key: str, stroke_help: str | None = None):
     return result.image_data if result is not None else None
 
 
+def image_uploader(label: str, key: str) -> Image.Image | None:
+    """An uploader of one image (``ui.file_uploader``, captioned), and a preview of the image it decoded.
+
+    Returns the upright image, or None while nothing is uploaded; raises ``ImageInputError`` for a file that is
+    not a usable image.
+    """
+    upload = file_uploader(label, ACCEPTED_EXTENSIONS, key=key)
+    if upload is None:
+        return None
+    image = read_image(upload.getvalue())
+    upload_preview(image, caption="Your upload")
+    return image
+
+
+def no_result_yet(problem: str | None, waiting_for_upload: bool, upload_prompt: str, prompt: str, icon: str) -> None:
+    """The result panel while there is no input to run the model on: the problem with it, or what to do.
+
+    ``waiting_for_upload`` says the uploader is the chosen input, which may hold nothing usable yet.
+    """
+    if problem:
+        st.warning(problem, icon=":material/error:")
+    elif waiting_for_upload:
+        nothing_uploaded_yet(ACCEPTED_EXTENSIONS, upload_prompt)
+    else:
+        st.info(prompt, icon=icon)
+
+
+def image_input(
+    key: str, readers: dict[str, Callable[[], Any]], prepare: Callable[[Any], Any]
+) -> tuple[str, Any, str | None]:
+    """A row of input choices (one per reader) and the chosen reader's input, prepared for the model.
+
+    A reader returns None while it has nothing to give (no upload yet). Returns the choice, the prepared input
+    (or None) and the problem to show instead of a result (or None): why an upload is not a usable image, or
+    why there is nothing to see in it. A blank canvas (the "Draw" choice) is the normal starting point, not a
+    mistake: it gets no problem, so that the page shows its prompt.
+    """
+    source = st.radio("Input", list(readers), horizontal=True, key=key, label_visibility="collapsed")
+    try:
+        image = readers[source]()
+        return source, (None if image is None else prepare(image)), None
+    except EmptyImageError as error:
+        return source, None, (None if source == "Draw" else str(error))
+    except ImageInputError as error:
+        return source, None, str(error)
+
+
 def csv_download_button(label: str, table: pd.DataFrame, file_name: str, key: str | None = None) -> None:
     """Every CSV the app writes: formula-like cells neutralised (``showcase.csvfiles``), and a caption saying so."""
     from showcase import csvfiles
@@ -236,13 +284,19 @@ def csv_download_button(label: str, table: pd.DataFrame, file_name: str, key: st
 
 def timed_predict(predictor: runtime.Predictor, batch: np.ndarray) -> tuple[np.ndarray, float]:
     """Run one prediction; return the output and its wall-clock latency in milliseconds."""
-    start = time.perf_counter()
-    output = predictor.predict(batch)
-    return output, (time.perf_counter() - start) * 1000
+    return runtime.timed_predict(predictor, batch)
 
 
 def latency_caption(milliseconds: float, format_name: str) -> None:
     st.caption(f"This prediction took **{milliseconds:.2f} ms** with {FORMAT_LABELS[format_name]}.")
+
+
+def what_the_model_saw(picture: Image.Image, caption: str, milliseconds: float, format_name: str) -> None:
+    """The image the model read, small, with the prediction's latency beside it."""
+    picture_column, text = st.columns([1, 2])
+    picture_column.image(picture, caption=caption)
+    with text:
+        latency_caption(milliseconds, format_name)
 
 
 def probability_chart(labels: Sequence[str], probabilities: np.ndarray, highlight: str | None = None) -> None:

@@ -106,7 +106,13 @@ class CalibratedPredictor:
 
 def calibrated(predictor, entry: dict[str, Any] | None):
     """An image classifier's predictor wrapped to return calibrated probabilities; ``predictor`` itself for a
-    model without a temperature or one calibrated after averaging its outputs (sentiment, see ``showcase.tasks.sentiment``)."""
+    model without a temperature or one calibrated after averaging its outputs (sentiment, see
+    ``showcase.tasks.sentiment``).
+
+    A predictor calibrated already is returned as it is, so that the temperature is applied exactly once.
+    """
+    if isinstance(predictor, CalibratedPredictor):
+        return predictor
     value = temperature(entry, predictor.format_name)
     if value == 1.0 or not scales_outputs(entry):
         return predictor
@@ -259,7 +265,8 @@ def item_probabilities(outputs: np.ndarray, temperature_value: float, owner: np.
     """Calibrated probabilities per scored item.
 
     For a model that scores a text in chunks (sentiment), ``owner`` gives each output row's item and the
-    item's probability is the mean of its chunks' probabilities, then scaled, as ``showcase.tasks.sentiment`` computes it.
+    item's probability is the mean of its chunks' probabilities, then scaled, as ``showcase.tasks.sentiment``
+    computes it.
     """
     if owner is None:
         return scaled(outputs, temperature_value, floor)

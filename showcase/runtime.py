@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -252,6 +253,13 @@ def load(model_name: str, format_name: str, manifest: dict[str, Any] | None = No
             f"The {model_name} model's {format_name} artifact could not be loaded "
             f"({type(error).__name__}: {error}). {rebuild}"
         ) from error
+
+
+def timed_predict(predictor: Predictor, batch: np.ndarray) -> tuple[np.ndarray, float]:
+    """Run one prediction; return the output and its wall-clock latency in milliseconds."""
+    start = time.perf_counter()
+    output = predictor.predict(batch)
+    return output, (time.perf_counter() - start) * 1000
 
 
 def example_batch(entry: dict[str, Any], batch_size: int = 1, seed: int = 0) -> np.ndarray:

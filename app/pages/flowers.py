@@ -1,15 +1,11 @@
 """Flowers: upload a flower photo (or click a sample); an ImageNet MobileNetV2 fine-tuned on tf_flowers names it."""
 
-import altair as alt
 import streamlit as st
 import ui
 from PIL import Image
 
-from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError
+from showcase.imaging import ACCEPTED_EXTENSIONS
 from showcase.tasks import flowers
-from showcase.tasks.flowers import prepare_photo
-
-INPUTS = ("Upload a photo", "Sample gallery")
 
 st.title("Flowers")
 st.write(
@@ -22,10 +18,7 @@ entry = ui.model_entry_or_stop("flowers")
 
 def uploaded_photo():
     upload = ui.file_uploader("A flower photo", ACCEPTED_EXTENSIONS, key="flowers_upload")
-    if upload is None:
-        return None, None
-    image, view = prepare_photo(upload.getvalue())
-    return image, view
+    return None if upload is None else upload.getvalue()
 
 
 def gallery_photo():
@@ -38,37 +31,26 @@ def gallery_photo():
                 st.image(Image.open(path), width="stretch")
                 if st.button(flowers.sample_label(path), key=f"flowers_sample_{path.stem}", width="stretch"):
                     st.session_state.flowers_sample = path.name
-    chosen = st.session_state.get("flowers_sample")
-    if chosen is None or not (flowers.SAMPLE_DIR / chosen).exists():
-        return None, None
-    return prepare_photo((flowers.SAMPLE_DIR / chosen).read_bytes())
+    return flowers.sample_photo_bytes(st.session_state.get("flowers_sample"))
 
 
 left, right = st.columns(2, gap="large")
 with left:
-    source = st.radio("Input", INPUTS, horizontal=True, key="flowers_input", label_visibility="collapsed")
-    image, view, problem = None, None, None
-    try:
-        image, view = uploaded_photo() if source == INPUTS[0] else gallery_photo()
-    except ImageInputError as error:
-        problem = str(error)
-    if image is not None:
+    readers = {"Upload a photo": uploaded_photo, "Sample gallery": gallery_photo}
+    source, prepared, problem = ui.image_input("flowers_input", readers, flowers.prepare_photo)
+    if prepared is not None:
+        image, view = prepared
         width, height = image.info.get("original_size", image.size)
         st.image(flowers.display_copy(image), caption=f"Your photo ({width}×{height})")
 
 with right:
     format_name = ui.format_selector(entry, key="flowers_format")
-    if problem:
-        st.warning(problem, icon=":material/error:")
-    elif view is None and source == INPUTS[0]:
-        ui.nothing_uploaded_yet(ACCEPTED_EXTENSIONS, "Upload a flower photo or click a sample in the "
-                                "gallery to see the prediction.")
-    elif view is None:
-        st.info("Upload a flower photo or click a sample to see the prediction.", icon=":material/local_florist:")
+    if problem or prepared is None:
+        ui.no_result_yet(problem, source == "Upload a photo", "Upload a flower photo or click a sample in the gallery "
+                         "to see the prediction.", "Upload a flower photo or click a sample to see the prediction.",
+                         icon=":material/local_florist:")
     else:
-        predictor = ui.predictor_or_stop("flowers", format_name)
-        probabilities, milliseconds = ui.timed_predict(predictor, view[None])
-        result = flowers.verdict(probabilities, entry)
+        result = flowers.FlowerClassifier(ui.predictor_or_stop("flowers", format_name), entry).classify_prepared(view)
         if result.sure:
             st.metric("Prediction", result.label, f"{result.confidence:.1%} confident", delta_color="off",
                       delta_arrow="off")
@@ -80,10 +62,7 @@ with right:
                 icon=":material/help:",
             )
         ui.probability_chart(entry["labels"], result.probabilities)
-        picture, text = st.columns([1, 2])
-        picture.image(Image.fromarray((view * 255).round().astype("uint8")), caption="What the model saw (224×224)")
-        with text:
-            ui.latency_caption(milliseconds, format_name)
+        ui.what_the_model_saw(result.picture(), "What the model saw (224×224)", result.milliseconds, format_name)
 
 st.subheader("How well it does on held-out photos")
 metrics = entry["metrics"]
@@ -93,17 +72,7 @@ st.write(
     f"{entry['extra']['not_sure']['coverage']:.0%} of those predictions."
 )
 matrix_column, table_column = st.columns([3, 2], gap="large")
-with matrix_column:
-    confusion = flowers.confusion_frame(entry)
-    base = alt.Chart(confusion).encode(
-        x=alt.X("predicted class:N", sort=entry["labels"]), y=alt.Y("true class:N", sort=entry["labels"])
-    )
-    heatmap = base.mark_rect().encode(color=alt.Color("photos:Q", scale=alt.Scale(scheme="blues"), legend=None),
-                                      tooltip=["true class", "predicted class", "photos"])
-    labels = base.mark_text().encode(text="photos:Q", color=alt.condition("datum.photos > 60", alt.value("white"),
-                                                                          alt.value("black")))
-    st.altair_chart((heatmap + labels).properties(height=260, title="Confusion matrix (validation)"),
-                    width="stretch")
+matrix_column.altair_chart(flowers.confusion_chart(entry), width="stretch")
 with table_column:
     st.dataframe(flowers.per_class_frame(entry), hide_index=True,
                  column_config={"precision": st.column_config.NumberColumn(format="%.3f"),

@@ -10,17 +10,24 @@ same thing everywhere and for every serving format:
 - ``gaussian_noise``, ``occlusion_blocks``, ``invert``: the corruptions that turn test digits into the
   anomaly sets of the evaluation;
 - ``choose_threshold``, ``roc_auc``, ``precision_recall``: the threshold and the detection metrics;
-- ``read_idx_images``: a parser for the idx files Fashion-MNIST (and MNIST) are distributed in.
+- ``read_idx_images``: a parser for the idx files Fashion-MNIST (and MNIST) are distributed in;
+- ``AnomalyDetector``: serving, which scores one image and returns an ``AnomalyResult`` (score, threshold,
+  verdict, reconstruction, error map), and ``score_histogram``, the page's chart of where that score lies.
 """
 
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import altair as alt
 import numpy as np
+import pandas as pd
+from PIL import Image
 
-from showcase import datasets, evaluation
+from showcase import datasets, evaluation, paths, runtime
 from showcase.tasks import digits as digit_preprocessing
 
 IMAGE_SIZE = 28
@@ -227,6 +234,145 @@ def heat_map_rgb(errors: np.ndarray, vmax: float | None = None) -> np.ndarray:
     fraction = (positions - lower)[..., None]
     colours = _HEAT_COLOURS[lower] * (1 - fraction) + _HEAT_COLOURS[lower + 1] * fraction
     return colours.round().astype(np.uint8)
+
+
+# ## Serving
+
+# The page's input choices: the corruptions of the evaluation, applied with a fixed seed so that the picture does
+# not flicker on reruns.
+CORRUPTIONS = ("None", "Gaussian noise", "Occlusion blocks", "Inverted colours")
+# The heat map's colour scale tops out at the largest error, but never below this, so that a well
+# reconstructed digit looks dark rather than having its small errors stretched to full brightness.
+HEAT_MAP_FLOOR = 0.25
+PICTURE_SIZE = 140
+SAMPLE_DIR = paths.SAMPLES_DIR / "anomaly"
+
+
+def sample_choices() -> dict[str, Path]:
+    """Built-in samples: an MNIST test digit (from the Digits samples, when present), a fashion item, noise."""
+    choices = {}
+    digit_samples = digit_preprocessing.sample_paths()
+    if digit_samples:
+        path = digit_samples[min(3, len(digit_samples) - 1)]
+        choices[f"A handwritten digit (MNIST test #{digit_preprocessing.mnist_test_number(path)})"] = path
+    choices["A fashion item (Fashion-MNIST test #0)"] = SAMPLE_DIR / "fashion_mnist_test_0.png"
+    choices["Pure noise"] = SAMPLE_DIR / "uniform_noise.png"
+    return choices
+
+
+def corrupt(prepared: np.ndarray, corruption: str) -> np.ndarray:
+    """Apply one of ``CORRUPTIONS`` to a (28, 28) image (fixed seed, so the same input gets the same picture)."""
+    if corruption not in CORRUPTIONS:
+        raise ValueError(f"Unknown corruption {corruption!r}; expected one of {', '.join(CORRUPTIONS)}.")
+    rng = np.random.default_rng(0)
+    if corruption == "Gaussian noise":
+        return gaussian_noise(prepared, rng)[0]
+    if corruption == "Occlusion blocks":
+        return occlusion_blocks(prepared, rng)[0]
+    if corruption == "Inverted colours":
+        return invert(prepared)[0]
+    return prepared
+
+
+def format_threshold(entry: dict[str, Any], format_name: str) -> float:
+    """The threshold of one serving format (each format's scores differ slightly); the model's own otherwise."""
+    extra = entry["extra"]
+    return float(extra["per_format_threshold"].get(format_name, extra["threshold"]))
+
+
+def picture(pixels: np.ndarray, size: int = PICTURE_SIZE) -> Image.Image:
+    """A 28×28 array (grey in [0, 1], or RGB uint8) enlarged with visible pixels."""
+    array = pixels if pixels.dtype == np.uint8 else (np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)
+    return Image.fromarray(array).resize((size, size), Image.Resampling.NEAREST)
+
+
+@dataclass(frozen=True)
+class AnomalyResult:
+    """How well the autoencoder rebuilt one image, and whether that makes it an anomaly."""
+
+    score: float
+    """The mean squared reconstruction error."""
+    threshold: float
+    """The serving format's threshold: above it, the image is an anomaly."""
+    anomaly: bool
+    image: np.ndarray
+    """The (28, 28) float32 image the model saw: prepared, then corrupted if asked."""
+    reconstruction: np.ndarray
+    """The autoencoder's (28, 28) rebuild of ``image``."""
+    errors: np.ndarray
+    """The squared error of each pixel, (28, 28)."""
+    used_recipe: bool
+    """Whether the input went through the MNIST recipe (else it was a 28×28 greyscale image, used as it is)."""
+    milliseconds: float
+    """Wall-clock latency of the model's prediction alone (preprocessing not included)."""
+
+    @property
+    def heat_map_top(self) -> float:
+        """The error shown brightest on the heat map: the largest, but at least ``HEAT_MAP_FLOOR``."""
+        return max(float(self.errors.max()), HEAT_MAP_FLOOR)
+
+    def heat_map(self) -> np.ndarray:
+        """The error map coloured (uint8 RGB), black for 0 up to pale yellow for ``heat_map_top``."""
+        return heat_map_rgb(self.errors, self.heat_map_top)
+
+
+class AnomalyDetector:
+    """Scores an image by how badly the autoencoder, which knows only handwritten digits, rebuilds it.
+
+    ``predictor`` is one format of the anomaly model (``showcase.runtime``), shared and thread-safe; its format
+    picks the threshold. This object holds no other state, so it is cheap to make one per page run.
+    """
+
+    def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
+        self.predictor = predictor
+        self.threshold = format_threshold(entry, predictor.format_name)
+
+    def score(self, image, corruption: str = "None") -> AnomalyResult:
+        """Prepare a page input (``prepare_input``), corrupt it if asked, and score it.
+
+        Raises ``digits.EmptyImageError`` when there is nothing to see.
+        """
+        return self.score_prepared(*prepare_input(image), corruption)
+
+    def score_prepared(self, prepared: np.ndarray, used_recipe: bool, corruption: str = "None") -> AnomalyResult:
+        """Score an image already through ``prepare_input`` (which says whether it ``used_recipe``)."""
+        model_input = digit_preprocessing.to_model_input(corrupt(prepared, corruption))
+        reconstruction, milliseconds = runtime.timed_predict(self.predictor, model_input)
+        score = float(reconstruction_error(model_input, reconstruction)[0])
+        return AnomalyResult(score, self.threshold, bool(is_anomaly(score, self.threshold)), model_input[0, ..., 0],
+                             reconstruction[0, ..., 0], error_map(model_input, reconstruction)[0], used_recipe,
+                             milliseconds)
+
+
+def score_histogram(histograms: dict, threshold: float, score: float) -> alt.LayerChart:
+    """Validation digits' (and Fashion-MNIST's) scores on log-spaced bins, the threshold and this score."""
+    names = {"validation_digits": "validation digits", "fashion_mnist": "Fashion-MNIST test images"}
+    rows = []
+    for key, label in names.items():
+        edges, counts = histograms[key]["edges"], histograms[key]["counts"]
+        rows += [{"from": edges[i], "to": edges[i + 1], "images": count, "set": label}
+                 for i, count in enumerate(counts)]
+    low, high = histograms["validation_digits"]["edges"][0], histograms["validation_digits"]["edges"][-1]
+    x_scale = alt.Scale(type="log", domain=[low, high])
+    bars = alt.Chart(pd.DataFrame(rows)).mark_rect(opacity=0.65).encode(
+        x=alt.X("from:Q", scale=x_scale, title="anomaly score (mean squared reconstruction error, log scale)"),
+        x2="to:Q",
+        y=alt.Y("images:Q", title="images per bin"),
+        y2=alt.datum(0),
+        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=list(names.values()), range=["#4c78a8", "#bab0ac"]),
+                        legend=alt.Legend(orient="top", labelLimit=300)),
+        tooltip=["set", alt.Tooltip("from:Q", format=".4f"), alt.Tooltip("to:Q", format=".4f"), "images"],
+    )
+    labels = [f"threshold {threshold:.4f}", f"this image {score:.4f}"]
+    marks = pd.DataFrame({"score": [threshold, float(np.clip(score, low, high))], "what": labels})
+    rules = alt.Chart(marks).mark_rule(strokeWidth=3).encode(
+        x=alt.X("score:Q", scale=x_scale),
+        color=alt.Color("what:N", title=None, scale=alt.Scale(domain=labels, range=["#222222", "#ff4b4b"]),
+                        legend=alt.Legend(orient="top", labelLimit=300)),
+        strokeDash=alt.StrokeDash("what:N", scale=alt.Scale(domain=labels, range=[[6, 4], [1, 0]]), legend=None),
+        tooltip=["what"],
+    )
+    return alt.layer(bars, rules).resolve_scale(color="independent").properties(height=240)
 
 
 # ## Data files

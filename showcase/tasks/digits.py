@@ -5,18 +5,22 @@ MNIST's own recipe (LeCun et al.): the digit is cropped to its ink, scaled so th
 mass sits at the centre. Ink is white (1.0) on black (0.0). ``prepare_digit`` applies that recipe to a
 canvas drawing or an uploaded photo, whichever way round its ink and background are;
 ``to_model_input`` is the last step shared by training, evaluation and serving.
+
+Serving: ``DigitClassifier`` reads the digit in an image and returns a ``DigitResult`` with its calibrated
+probabilities, the 28×28 image the model saw and the prediction's latency.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from showcase import datasets, evaluation, paths
+from showcase import calibration, datasets, evaluation, paths, runtime
 from showcase.imaging import release_freed_memory
 
 PREPROCESSING_ID = "digits/mnist-recipe-v1"
@@ -195,12 +199,77 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return batch / 255.0 if images.dtype == np.uint8 else batch
 
 
+# ## Serving
+
+SAMPLE_DIR = paths.SAMPLES_DIR / "digits"
+# The page shows the 28×28 image the model saw at four times its size, with visible pixels.
+PICTURE_SIZE = 112
+
+
+def sample_paths(directory: Path = SAMPLE_DIR) -> list[Path]:
+    """The committed MNIST test digits, one per digit, named ``<digit>_mnist_test_<index>.png``."""
+    return sorted(directory.glob("*.png"))
+
+
+def mnist_test_number(path: Path) -> str:
+    """The MNIST test index a committed sample was taken from."""
+    return path.stem.split("_")[-1]
+
+
+def sample_name(path: Path) -> str:
+    """How the page lists a committed sample: "digit 7 (MNIST test #6586)"."""
+    return f"digit {path.name.split('_')[0]} (MNIST test #{mnist_test_number(path)})"
+
+
+@dataclass(frozen=True)
+class DigitResult:
+    """What the classifier read in one image."""
+
+    digit: int
+    probabilities: np.ndarray
+    """Calibrated probability of each digit 0–9."""
+    image: np.ndarray
+    """The (28, 28) float32 image the model saw, white ink on black in [0, 1]."""
+    milliseconds: float
+    """Wall-clock latency of the model's prediction alone (preprocessing not included)."""
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.digit])
+
+    def picture(self, size: int = PICTURE_SIZE) -> Image.Image:
+        """The image the model saw, enlarged to ``size``×``size`` with visible pixels."""
+        return Image.fromarray((self.image * 255).astype(np.uint8)).resize((size, size), Image.Resampling.NEAREST)
+
+
+class DigitClassifier:
+    """Reads the digit in a drawing or photo: the MNIST recipe, then the model's calibrated probabilities.
+
+    ``predictor`` is one format of the digits model (``showcase.runtime``), shared and thread-safe. Whether it
+    comes calibrated (as ``ui.predictor_or_stop`` hands it out) or not, ``calibration.calibrated`` applies the
+    temperature once. There is no other state: one classifier per page run costs nothing.
+    """
+
+    def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
+        self.predictor = calibration.calibrated(predictor, entry)
+
+    def classify(self, image: Image.Image | np.ndarray) -> DigitResult:
+        """Apply the MNIST recipe to a drawing or photo and read it. Raises ``EmptyImageError`` without ink."""
+        return self.classify_prepared(prepare_digit(image))
+
+    def classify_prepared(self, prepared: np.ndarray) -> DigitResult:
+        """Read an image already through ``prepare_digit``: (28, 28) float32 in [0, 1]."""
+        probabilities, milliseconds = runtime.timed_predict(self.predictor, to_model_input(prepared))
+        digit = int(np.argmax(probabilities[0]))
+        return DigitResult(digit, probabilities[0], prepared, milliseconds)
+
+
 # ## Evaluation subset and calibration inputs
 
 
 def calibration_inputs(entry: dict[str, Any]) -> np.ndarray:
     """Representative inputs for int8 calibration: the committed sample digits."""
-    files = sorted((paths.SAMPLES_DIR / "digits").glob("*.png"))
+    files = sample_paths()
     return to_model_input(np.stack([np.asarray(Image.open(file).convert("L")) for file in files]))
 
 

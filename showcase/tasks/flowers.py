@@ -10,7 +10,9 @@ Training views (``random_view``) use the same crop-and-resize function with a ra
 a random horizontal flip and mild colour jitter, so that evaluation and serving see exactly the
 geometry the model was trained on. No TensorFlow here: the app imports this module.
 
-Serving classifies a photo, decides when to say "not sure" and reads the manifest's figures.
+Serving: ``FlowerClassifier`` names the flower in a photo and returns a ``FlowerResult`` (a ``Verdict``: the
+label, its calibrated confidence and whether it clears the "not sure" threshold; with the view the model saw
+and the latency). The page's confusion matrix chart and tables are drawn from the manifest's figures.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageEnhance
 
-from showcase import datasets, evaluation, paths
+from showcase import calibration, datasets, evaluation, paths, runtime
 from showcase.imaging import LARGE_DECODE_PIXELS, read_image, release_freed_memory
 
 PREPROCESSING_ID = "flowers/center-crop-224-v1"
@@ -117,10 +120,26 @@ DISPLAY_SIZE = (480, 480)
 
 @dataclass
 class Verdict:
+    """The top class of a photo's (calibrated) probabilities, and whether it clears the "not sure" threshold."""
+
     label: str
     confidence: float
     sure: bool
     probabilities: np.ndarray
+
+
+@dataclass
+class FlowerResult(Verdict):
+    """A photo's verdict, with the view the model saw and the prediction's latency."""
+
+    view: np.ndarray
+    """The (224, 224, 3) float32 centre crop in [0, 1] the model read."""
+    milliseconds: float
+    """Wall-clock latency of the model's prediction alone (preprocessing not included)."""
+
+    def picture(self) -> Image.Image:
+        """The view the model saw, as an RGB image."""
+        return Image.fromarray((self.view * 255).round().astype("uint8"))
 
 
 def threshold(entry: dict[str, Any]) -> float:
@@ -143,6 +162,28 @@ def classify(predictor, view: np.ndarray) -> np.ndarray:
     return predictor.predict(to_model_input(view))[0]
 
 
+class FlowerClassifier:
+    """Names the flower in a photo: its centre crop, the model's calibrated probabilities, then the verdict.
+
+    ``predictor``, one format of the flowers model, is shared by every session (runtime predictors are
+    thread-safe); ``calibration.calibrated`` scales its probabilities once, calibrated already or not.
+    """
+
+    def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
+        self.predictor = calibration.calibrated(predictor, entry)
+        self.entry = entry
+
+    def classify(self, photo: bytes) -> FlowerResult:
+        """Decode a photo's bytes and name its flower. Raises ``ImageInputError`` for anything unusable."""
+        return self.classify_prepared(prepare_photo(photo)[1])
+
+    def classify_prepared(self, view: np.ndarray) -> FlowerResult:
+        """Name the flower in a view already made by ``prepare_photo``: (224, 224, 3) float32 in [0, 1]."""
+        probabilities, milliseconds = runtime.timed_predict(self.predictor, to_model_input(view))
+        result = verdict(probabilities, self.entry)
+        return FlowerResult(result.label, result.confidence, result.sure, result.probabilities, view, milliseconds)
+
+
 def display_copy(image: Image.Image) -> Image.Image:
     """A small RGB copy to show on the page (a 40 MP upload is not sent back to the browser)."""
     shown = to_rgb(image).copy()
@@ -159,6 +200,13 @@ def sample_label(path: Path) -> str:
     return path.name.split("_", 1)[0]
 
 
+def sample_photo_bytes(name: str | None, directory: Path = SAMPLE_DIR) -> bytes | None:
+    """The bytes of the committed sample photo of that file name; None for no name, or one no longer there."""
+    if name is None or not (directory / name).exists():
+        return None
+    return (directory / name).read_bytes()
+
+
 def confusion_frame(entry: dict[str, Any]) -> pd.DataFrame:
     """The validation confusion matrix in long form (true class, predicted class, count)."""
     labels = entry["labels"]
@@ -167,6 +215,18 @@ def confusion_frame(entry: dict[str, Any]) -> pd.DataFrame:
         [{"true class": labels[i], "predicted class": labels[j], "photos": int(matrix[i, j])}
          for i in range(len(labels)) for j in range(len(labels))]
     )
+
+
+def confusion_chart(entry: dict[str, Any]) -> alt.LayerChart:
+    """The validation confusion matrix as a heat map, each cell labelled with its count of photos."""
+    base = alt.Chart(confusion_frame(entry)).encode(
+        x=alt.X("predicted class:N", sort=entry["labels"]), y=alt.Y("true class:N", sort=entry["labels"])
+    )
+    heatmap = base.mark_rect().encode(color=alt.Color("photos:Q", scale=alt.Scale(scheme="blues"), legend=None),
+                                      tooltip=["true class", "predicted class", "photos"])
+    labels = base.mark_text().encode(text="photos:Q", color=alt.condition("datum.photos > 60", alt.value("white"),
+                                                                          alt.value("black")))
+    return (heatmap + labels).properties(height=260, title="Confusion matrix (validation)")
 
 
 def per_class_frame(entry: dict[str, Any]) -> pd.DataFrame:

@@ -73,7 +73,9 @@ UPLOADER_RULES = {  # page: (how to reach its uploader: radio key and option, or
 def test_every_uploader_goes_through_the_helper_that_captions_it():
     pages = sorted((paths.REPO_ROOT / "app" / "pages").glob("*.py"))
     assert [page.name for page in pages if "st.file_uploader(" in page.read_text()] == []
-    uploading = {page.stem for page in pages if "ui.file_uploader(" in page.read_text()}
+    # ui.image_uploader is ui.file_uploader with the decoded image's preview.
+    helpers = ("ui.file_uploader(", "ui.image_uploader(")
+    uploading = {page.stem for page in pages if any(helper in page.read_text() for helper in helpers)}
     assert uploading == set(UPLOADER_RULES)
 
 

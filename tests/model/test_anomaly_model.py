@@ -94,6 +94,26 @@ def test_the_fashion_and_noise_samples_are_flagged_as_the_page_prepares_them(pre
     assert np.all(scores(predictors[format_name], np.stack(prepared)) > threshold_for(entry, format_name))
 
 
+@pytest.mark.parametrize("format_name", ["savedmodel", "tflite", "tflite_int8", "onnx"])
+def test_the_detector_scores_the_samples_as_the_page_always_has(predictors, entry, format_name):
+    """The page scored the prepared, corrupted sample with the format's threshold; the samples' verdicts hold."""
+    detector = anomaly.AnomalyDetector(predictors[format_name], entry)
+    for label, path in anomaly.sample_choices().items():
+        for corruption in anomaly.CORRUPTIONS:
+            result = detector.score(Image.open(path), corruption)
+            prepared, used_recipe = anomaly.prepare_input(Image.open(path))
+            batch = to_model_input(anomaly.corrupt(prepared, corruption))
+            reconstruction = predictors[format_name].predict(batch)
+            assert result.score == pytest.approx(float(anomaly.reconstruction_error(batch, reconstruction)[0]),
+                                                 rel=1e-6)
+            assert result.threshold == threshold_for(entry, format_name) and result.used_recipe == used_recipe
+            assert result.anomaly == (result.score > result.threshold)
+            assert result.anomaly == (corruption != "None" or not label.startswith("A handwritten digit"))
+            assert np.array_equal(result.image, batch[0, ..., 0])
+            assert np.allclose(result.reconstruction, reconstruction[0, ..., 0], atol=1e-6)
+            assert np.allclose(result.errors, anomaly.error_map(batch, reconstruction)[0], atol=1e-6)
+
+
 def test_noise_is_flagged_even_after_the_digit_recipe(predictors, entry):
     prepared = prepare_digit(read_png(NOISE_SAMPLE))
     assert scores(predictors["tflite"], prepared[None])[0] > threshold_for(entry, "tflite")

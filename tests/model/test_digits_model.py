@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from showcase import calibration, paths, runtime
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime
+from showcase.tasks import digits
 from showcase.tasks.digits import prepare_digit, to_model_input
 
 FP32_FORMATS = ("savedmodel", "tflite", "onnx")
@@ -64,6 +65,21 @@ def test_a_digit_shifted_by_three_pixels_keeps_its_label(predictors, samples, ro
 def test_a_digit_drawn_thicker_keeps_its_label(predictors, samples):
     images, labels = samples
     assert classify(predictors["tflite"], thicken(images)).tolist() == labels.tolist()
+
+
+@pytest.mark.parametrize("format_name", ["savedmodel", "tflite", "tflite_int8", "onnx"])
+def test_the_classifier_reads_every_sample_as_the_page_always_has(predictors, format_name):
+    """The page showed argmax and confidence of the calibrated probabilities of the prepared sample."""
+    entry = manifest_lib.model_entry("digits")
+    classifier = digits.DigitClassifier(predictors[format_name], entry)
+    for path in SAMPLES:
+        result = classifier.classify(Image.open(path))
+        prepared = prepare_digit(Image.open(path))
+        shown = calibration.calibrated(predictors[format_name], entry).predict(to_model_input(prepared))[0]
+        assert result.digit == int(path.name.split("_")[0]) == int(np.argmax(shown)), path.name
+        assert np.array_equal(result.image, prepared)
+        assert np.allclose(result.probabilities, shown, rtol=0, atol=1e-6)
+        assert f"{result.confidence:.1%}" == f"{shown[result.digit]:.1%}"
 
 
 def test_app_preprocessing_of_a_photo_like_sample_keeps_its_label(predictors, samples):

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from showcase import calibration, paths, runtime
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime
 from showcase.tasks import flowers
 from showcase.tasks.flowers import LABELS, prepare_photo, to_model_input
 from tests.conftest import shared_file_or_skip
@@ -41,6 +41,22 @@ def test_every_sample_is_classified_correctly_and_surely(entry, sample_views, fo
     assert np.allclose(probabilities.sum(1), 1.0, atol=1e-3 if format_name != "tflite_int8" else 1 / 64)
     if format_name != "tflite_int8":  # The samples were chosen with the SavedModel's confidence.
         assert (probabilities.max(1) >= flowers.threshold(entry) - 0.05).all()
+
+
+@pytest.mark.parametrize("format_name", FORMATS)
+def test_the_classifier_names_every_sample_as_the_page_always_has(entry, sample_views, format_name):
+    """The page showed the verdict of the calibrated probabilities of the photo's centre crop."""
+    predictor = runtime.load("flowers", format_name)
+    classifier = flowers.FlowerClassifier(predictor, entry)
+    shown = calibration.calibrated(predictor, entry).predict(sample_views)
+    for path, view, probabilities in zip(SAMPLES, sample_views, shown):
+        result = classifier.classify(path.read_bytes())
+        expected = flowers.verdict(probabilities, entry)
+        assert (result.label, result.sure) == (expected.label, expected.sure)
+        assert result.label == flowers.sample_label(path)
+        assert np.array_equal(result.view, view)
+        assert np.allclose(result.probabilities, expected.probabilities, rtol=0, atol=1e-6)
+        assert f"{result.confidence:.1%}" == f"{expected.confidence:.1%}"
 
 
 @pytest.mark.parametrize("format_name", ["tflite", "tflite_int8"])

@@ -1,6 +1,7 @@
 """Unit tests of showcase.tasks.anomaly: scores, corruptions, threshold, metrics, idx parsing, heat map."""
 
 import gzip
+import json
 
 import numpy as np
 import pytest
@@ -157,3 +158,84 @@ def test_prepare_input_rejects_blank_images(shape):
 
     with pytest.raises(EmptyImageError):
         anomaly.prepare_input(np.full(shape, 17, dtype=np.uint8))
+
+
+class Blur:
+    """A stand-in for the autoencoder: it "rebuilds" every image as its mean grey, like a poor reconstruction."""
+
+    format_name = "onnx"
+
+    def predict(self, batch):
+        return np.broadcast_to(batch.mean(axis=(1, 2, 3), keepdims=True), batch.shape).astype(np.float32)
+
+
+ENTRY = {"extra": {"threshold": 0.02, "per_format_threshold": {"onnx": 0.03}}}
+
+
+def digit_like() -> np.ndarray:
+    image = np.zeros((28, 28), dtype=np.uint8)
+    image[5:22, 12:16] = 255
+    return image
+
+
+def test_the_detector_scores_an_image_as_the_evaluation_does():
+    result = anomaly.AnomalyDetector(Blur(), ENTRY).score(digit_like())
+    batch = digit_like()[None, ..., None] / np.float32(255)
+    expected = anomaly.reconstruction_error(batch, Blur().predict(batch))[0]
+    assert result.score == pytest.approx(expected) and result.threshold == 0.03
+    assert result.anomaly == (expected > 0.03) and not result.used_recipe
+    assert np.array_equal(result.image, batch[0, ..., 0])
+    assert np.array_equal(result.errors, anomaly.error_map(batch, Blur().predict(batch))[0])
+    assert result.score / result.threshold == pytest.approx(expected / 0.03) and result.milliseconds >= 0
+
+
+def test_the_threshold_of_a_format_without_its_own_is_the_models():
+    assert anomaly.format_threshold(ENTRY, "tflite") == 0.02
+    assert anomaly.AnomalyDetector(Blur(), ENTRY).threshold == 0.03
+
+
+@pytest.mark.parametrize("corruption", anomaly.CORRUPTIONS)
+def test_the_detector_corrupts_the_input_as_the_page_asks(corruption):
+    prepared, used_recipe = anomaly.prepare_input(digit_like())
+    result = anomaly.AnomalyDetector(Blur(), ENTRY).score_prepared(prepared, used_recipe, corruption)
+    assert np.array_equal(result.image, anomaly.corrupt(prepared, corruption))
+    assert np.array_equal(anomaly.corrupt(prepared, corruption), anomaly.corrupt(prepared, corruption))
+    assert (corruption == "None") == np.array_equal(result.image, prepared)
+
+
+def test_an_unknown_corruption_is_refused():
+    with pytest.raises(ValueError, match="Gaussian noise"):
+        anomaly.corrupt(np.zeros((28, 28), dtype=np.float32), "Blur")
+
+
+def test_the_heat_map_scale_never_tops_out_below_the_floor():
+    result = anomaly.AnomalyDetector(Blur(), ENTRY).score(digit_like())
+    assert result.heat_map_top == max(float(result.errors.max()), anomaly.HEAT_MAP_FLOOR)
+    assert np.array_equal(result.heat_map(), anomaly.heat_map_rgb(result.errors, result.heat_map_top))
+    faint = anomaly.AnomalyDetector(Blur(), ENTRY).score(np.full((28, 28), 0.5, dtype=np.float32) + np.eye(28) / 4)
+    assert faint.heat_map_top == anomaly.HEAT_MAP_FLOOR
+
+
+def test_pictures_are_enlarged_with_visible_pixels():
+    grey = anomaly.picture(np.linspace(-0.5, 1.5, 28 * 28).reshape(28, 28))
+    assert grey.size == (140, 140) and grey.mode == "L"
+    assert np.asarray(grey).min() == 0 and np.asarray(grey).max() == 255
+    colour = anomaly.picture(anomaly.heat_map_rgb(np.eye(28)))
+    assert colour.mode == "RGB" and np.asarray(colour)[0, 0].tolist() == [252, 255, 164]
+
+
+def test_the_samples_are_a_digit_a_fashion_item_and_noise():
+    choices = anomaly.sample_choices()
+    assert list(choices)[1:] == ["A fashion item (Fashion-MNIST test #0)", "Pure noise"]
+    assert list(choices)[0].startswith("A handwritten digit (MNIST test #")
+    assert all(path.exists() for path in choices.values())
+
+
+def test_the_score_histogram_shows_both_sets_the_threshold_and_this_score():
+    histograms = {key: anomaly.log_histogram(np.geomspace(1e-3, 1e-1, 50)) for key in
+                  ("validation_digits", "fashion_mnist")}
+    spec = json.dumps(anomaly.score_histogram(histograms, 0.0123, 5.0).to_dict())
+    assert "threshold 0.0123" in spec and "this image 5.0000" in spec
+    assert "validation digits" in spec and "Fashion-MNIST test images" in spec
+    # A score beyond the bins is drawn at the last edge, so that the scale stays that of the bins.
+    assert '"score": 1.0' in spec

@@ -113,6 +113,17 @@ def test_uncalibrated_models_and_formats_are_left_alone():
     assert np.allclose(wrapped.predict(np.array([[0.2, 0.8]])), calibration.scaled(np.array([[0.2, 0.8]]), 0.5))
 
 
+def test_a_calibrated_predictor_is_not_calibrated_twice():
+    class Echo:
+        format_name = "tflite"
+
+        def predict(self, batch):
+            return batch
+
+    wrapped = calibration.calibrated(Echo(), {"calibration": {"temperature": 0.5}})
+    assert calibration.calibrated(wrapped, {"calibration": {"temperature": 0.5}}) is wrapped
+
+
 def test_reliability_chart_draws_both_versions_and_the_counts():
     outputs, labels = synthetic(0.5, n=2000)
     before = calibration.reliability_bins(outputs, labels)

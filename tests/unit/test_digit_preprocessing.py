@@ -2,7 +2,10 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
+from showcase import calibration, paths
+from showcase.tasks import digits
 from showcase.tasks.digits import EmptyImageError, prepare_digit, to_model_input
 
 
@@ -104,10 +107,6 @@ def test_a_thin_pen_stroke_on_a_large_scan_is_found():
 
 
 def test_a_large_image_is_prepared_like_the_same_image_at_normal_size():
-    from PIL import Image
-
-    from showcase import paths
-
     sample = np.asarray(Image.open(sorted((paths.SAMPLES_DIR / "digits").glob("2_*.png"))[0]))
     normal = Image.fromarray(255 - sample).resize((280, 280), Image.Resampling.BICUBIC)
     large = np.asarray(normal.resize((2800, 2800), Image.Resampling.BICUBIC))
@@ -118,3 +117,57 @@ def test_a_large_image_is_prepared_like_the_same_image_at_normal_size():
 def test_a_large_blank_image_is_still_called_blank():
     with pytest.raises(EmptyImageError, match="blank"):
         prepare_digit(np.full((2000, 3000, 3), 200, dtype=np.uint8))
+
+
+class FixedOutput:
+    """A stand-in for a runtime predictor: the same probabilities for every image, whatever the batch holds."""
+
+    format_name = "tflite"
+
+    def __init__(self, probabilities):
+        self.probabilities = np.asarray(probabilities, dtype=np.float32)
+        self.batches = []
+
+    def predict(self, batch):
+        self.batches.append(batch)
+        return np.repeat(self.probabilities[None], len(batch), axis=0)
+
+
+PROBABILITIES = np.array([0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.8, 0.03, 0.03], dtype=np.float32)
+ENTRY = {"labels": [str(digit) for digit in range(10)], "calibration": {"temperature": 0.5}}
+
+
+def test_the_classifier_reads_the_prepared_image_and_calibrates_its_probabilities():
+    predictor = FixedOutput(PROBABILITIES)
+    result = digits.DigitClassifier(predictor, ENTRY).classify(stroke_image())
+    assert np.array_equal(result.image, prepare_digit(stroke_image()))
+    assert np.array_equal(predictor.batches[0], to_model_input(result.image))
+    expected = calibration.scaled(PROBABILITIES[None], 0.5)[0]
+    assert result.digit == 7 and np.array_equal(result.probabilities, expected)
+    assert result.confidence == pytest.approx(float(expected[7])) and result.milliseconds >= 0
+
+
+def test_a_calibrated_predictor_is_not_calibrated_again():
+    calibrated = calibration.calibrated(FixedOutput(PROBABILITIES), ENTRY)
+    once = digits.DigitClassifier(FixedOutput(PROBABILITIES), ENTRY).classify(stroke_image())
+    assert np.array_equal(digits.DigitClassifier(calibrated, ENTRY).classify(stroke_image()).probabilities,
+                          once.probabilities)
+
+
+def test_the_classifier_says_when_there_is_no_ink():
+    with pytest.raises(EmptyImageError):
+        digits.DigitClassifier(FixedOutput(PROBABILITIES), ENTRY).classify(np.zeros((50, 50), dtype=np.uint8))
+
+
+def test_the_picture_is_the_seen_image_enlarged_with_visible_pixels():
+    result = digits.DigitClassifier(FixedOutput(PROBABILITIES), ENTRY).classify(stroke_image())
+    picture = np.asarray(result.picture())
+    assert picture.shape == (112, 112) and picture.dtype == np.uint8
+    assert np.array_equal(picture[::4, ::4], (result.image * 255).astype(np.uint8))
+
+
+def test_the_samples_are_one_per_digit_and_named_by_their_mnist_test_index():
+    samples = digits.sample_paths()
+    assert [path.name.split("_")[0] for path in samples] == [str(digit) for digit in range(10)]
+    assert samples[0].parent == paths.SAMPLES_DIR / "digits"
+    assert digits.sample_name(samples[7]) == f"digit 7 (MNIST test #{samples[7].stem.split('_')[-1]})"

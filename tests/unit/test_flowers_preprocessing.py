@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from showcase import calibration
 from showcase.imaging import ImageInputError
 from showcase.tasks import flowers
 from showcase.tasks import flowers as flower_preprocessing
@@ -147,3 +148,53 @@ def test_class_report_and_threshold_from_validation_predictions():
     chosen = flowers.choose_threshold(probabilities, labels, target_accuracy=1.0)
     assert chosen["threshold"] == pytest.approx(0.51)
     assert chosen["coverage"] == pytest.approx(0.6) and chosen["accuracy_above"] == 1.0
+
+
+class Constant:
+    """A stand-in for the flowers model: the same five probabilities for every view."""
+
+    format_name = "onnx"
+
+    def __init__(self, probabilities):
+        self.probabilities = np.asarray(probabilities, dtype=np.float32)
+
+    def predict(self, batch):
+        assert batch.shape[1:] == (224, 224, 3)
+        return np.repeat(self.probabilities[None], len(batch), axis=0)
+
+
+def test_the_classifier_names_the_flower_from_calibrated_probabilities():
+    photo = encode(left_red_right_blue(), "PNG")
+    entry = {**ENTRY, "calibration": {"temperature": 2.0}}
+    result = flowers.FlowerClassifier(Constant([0.05, 0.05, 0.7, 0.1, 0.1]), entry).classify(photo)
+    expected = calibration.scaled(np.array([[0.05, 0.05, 0.7, 0.1, 0.1]], dtype=np.float32), 2.0)[0]
+    assert np.array_equal(result.probabilities, expected)
+    # T = 2 softens 70% to below the 60% threshold: the page says "not sure".
+    assert (result.label, result.sure) == ("roses", False) and result.confidence == pytest.approx(float(expected[2]))
+    assert np.array_equal(result.view, prepare_photo(photo)[1]) and result.milliseconds >= 0
+    assert result.picture().size == (224, 224)
+
+
+def test_the_classifier_of_an_uncalibrated_model_gives_the_verdict_of_its_probabilities():
+    view = center_crop(left_red_right_blue())
+    result = flowers.FlowerClassifier(Constant([0.05, 0.05, 0.7, 0.1, 0.1]), ENTRY).classify_prepared(view)
+    assert isinstance(result, flowers.Verdict)
+    assert (result.label, result.sure) == ("roses", True) and result.confidence == pytest.approx(0.7)
+
+
+def test_the_classifier_refuses_what_is_not_a_photo():
+    with pytest.raises(ImageInputError):
+        flowers.FlowerClassifier(Constant([0.2] * 5), ENTRY).classify(b"not a photo")
+
+
+def test_confusion_chart_labels_every_cell():
+    entry = {"labels": ["a", "b"], "extra": {"confusion_matrix": [[70, 1], [2, 30]]}}
+    spec = flowers.confusion_chart(entry).to_dict()
+    assert spec["title"] == "Confusion matrix (validation)"
+    assert [row["photos"] for row in next(iter(spec["datasets"].values()))] == [70, 1, 2, 30]
+
+
+def test_sample_photo_bytes_only_for_a_committed_sample():
+    path = flowers.sample_photos()[0]
+    assert flowers.sample_photo_bytes(path.name) == path.read_bytes()
+    assert flowers.sample_photo_bytes(None) is None and flowers.sample_photo_bytes("gone.jpg") is None
