@@ -20,11 +20,13 @@ CANVAS = "canvas.upper-canvas"
 # A stroke is a list of points in canvas pixels: the mouse goes down on the first and moves through the rest.
 Stroke = Sequence[tuple[float, float]]
 # True once the page has drawn its last run: no element is left over from an earlier run (Streamlit marks those
-# data-stale while it reruns), every Altair chart has painted its marks and every image has loaded.
+# data-stale while it reruns), every Altair chart in view has painted its marks (a chart in a closed expander or
+# a hidden tab takes no room) and every image has loaded.
 DRAWN = """() => {
     if (document.querySelector('[data-stale="true"]')) return false;
-    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
-    const painted = charts.every(chart => {
+    const shown = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+        .filter(chart => chart.getBoundingClientRect().width > 0);
+    const painted = shown.every(chart => {
         const marks = chart.querySelector(".marks");
         return marks !== null && marks.getBoundingClientRect().width > 0;
     });
