@@ -26,9 +26,17 @@ DEFAULT_FORMAT = TFLITE
 def _use_the_entry_scripts_navigation() -> None:
     """Make a deep link (say /digits) on a freshly started server use ``st.navigation`` too.
 
-    Streamlit treats a ``pages/`` folder beside the entry script as a legacy multipage app until the entry
-    script has called ``st.navigation`` once; until then a deep link runs the page file alone, under an
-    automatic navigation that lists every file. Leaving that mode and rerunning runs the entry script.
+    Streamlit treats a ``pages/`` folder beside the entry script as a legacy multipage app until a script has
+    called ``st.navigation``: ``PagesManager.__init__`` sets the class attribute ``uses_pages_directory`` from
+    whether ``<entry script folder>/pages`` exists, ``st.navigation`` sets it to False, and while it is True the
+    script runner runs a deep link's page file alone, under an automatic navigation that lists every file.
+    Leaving that mode and rerunning runs the entry script, whose ``st.navigation`` then picks the page.
+
+    Streamlit 1.67 has no public way to do this: ``st.App`` takes no pages option, the config's one navigation
+    option (``client.showSidebarNavigation``) only hides the sidebar's list, moving the entry script out of
+    ``app/`` would stop Community Cloud from reading ``app/requirements.txt``, and the page files stay in
+    ``app/pages/``. So this sets the private attribute, in this one place; tests/unit/test_pages_manager_shim.py
+    fails if Streamlit changes underneath it, and tests/e2e/test_deep_link_browser.py proves the deep link.
     """
     from streamlit.runtime.pages_manager import PagesManager
 

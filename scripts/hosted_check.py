@@ -4,26 +4,23 @@ model page in headless Chromium, and print the server's resident memory after ea
     python3.11 -m venv /tmp/lightvenv && /tmp/lightvenv/bin/pip install -r app/requirements.txt
     .venv/bin/python scripts/hosted_check.py --server-python /tmp/lightvenv/bin/python
 
-The browser side needs Playwright and Debian's chromium (requirements-dev.txt); the server needs only what
-``--server-python`` has installed. The README's "Deploy" figures come from this script.
+The browser side needs Playwright and Debian's chromium (requirements-dev.txt) and the installed ``showcase``
+and ``appdriver`` packages (``scripts/install.sh``); the server needs only what ``--server-python`` has
+installed. The README's "Deploy" figures come from this script.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 from playwright.sync_api import sync_playwright
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from showcase.bench import CHROMIUM_ARGS, chromium_path, free_port, wait_for_health  # noqa: E402
+from appdriver import browser, server, tour
+from showcase import tasks
 
 
 def predict_on(page, name: str, timeout_ms: float) -> str:
@@ -37,7 +34,7 @@ def predict_on(page, name: str, timeout_ms: float) -> str:
         page.get_by_role("button", name="Rave").first.click()
     elif name == "anomaly":
         page.get_by_text("Samples", exact=True).first.click()
-    proof = {"gan": "digits took", "formats": "Run on this machine"}.get(name, "This prediction took")
+    proof = {"gan": "digits took", "formats": tour.PAGE_END_MARKERS["formats"]}.get(name, tour.RESULT_MARKER)
     page.get_by_text(proof).first.wait_for(timeout=timeout_ms)
     return proof
 
@@ -52,38 +49,31 @@ def page_report(page, name: str, timeout_ms: float) -> dict:
 
 
 def check(server_python: str, timeout: float) -> dict:
-    port = free_port()
-    command = [server_python, "-m", "streamlit", "run", str(REPO_ROOT / "app" / "streamlit_app.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--server.fileWatcherType", "none"]
-    server = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    port = server.free_port()
+    app = server.start_app(port, python=server_python, options=["--server.address", "127.0.0.1"])
     playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+    chromium = playwright.chromium.launch(**browser.launch_options())
     try:
-        if not wait_for_health(port, time.perf_counter() + timeout):
+        if not server.wait_for_health(port, time.perf_counter() + timeout):
             raise SystemExit(f"no healthy server within {timeout:.0f} s")
-        process = psutil.Process(server.pid)
+        process = psutil.Process(app.pid)
         report = {"server_python": server_python, "resident_mb_idle": round(process.memory_info().rss / 1e6, 1),
                   "pages": {}}
-        page = browser.new_page()
+        page = chromium.new_page()
         page.goto(f"http://127.0.0.1:{port}/", timeout=timeout * 1000)
-        page.get_by_text("TensorFlow model showcase").first.wait_for(timeout=timeout * 1000)
-        for name in ["digits", "flowers", "sentiment", "forecast", "anomaly", "gan", "formats"]:
+        page.get_by_text(tour.HOME_TITLE).first.wait_for(timeout=timeout * 1000)
+        for name in [*tasks.names(), "formats"]:
             page.goto(f"http://127.0.0.1:{port}/{name}", timeout=timeout * 1000)
             report["pages"][name] = page_report(page, name, timeout * 1000)
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(tour.SETTLE_MS)
             report["pages"][name]["resident_mb"] = round(process.memory_info().rss / 1e6, 1)
         report["resident_mb_max"] = max(figures["resident_mb"] for figures in report["pages"].values())
         report["tensorflow_in_server"] = any("tensorflow" in item.path for item in process.memory_maps())
         return report
     finally:
-        browser.close()
+        chromium.close()
         playwright.stop()
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop_app(app)
 
 
 def main() -> None:

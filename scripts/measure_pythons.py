@@ -8,8 +8,9 @@ does when it installs). Per environment it prints, as JSON: the packages' size o
 out, as the base image brings them), the median time to import the serving libraries in a fresh process, the
 median time from ``streamlit run`` to a healthy server, the median time for a fresh process to import
 Streamlit and run the Home page then the Flowers page on a sample photo in AppTest (loading the model), and
-the p50 of batch-1 predictions of the Flowers model (TFLite) and the Digits model (ONNX). Every figure is the median of ``--rounds`` fresh processes after one
-warm-up, the environments taking turns, on whatever else the machine is doing.
+the p50 of batch-1 predictions of the Flowers model (TFLite) and the Digits model (ONNX). Every figure is the
+median of ``--rounds`` fresh processes after one warm-up, the environments taking turns, on whatever else the
+machine is doing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from showcase.bench import free_port, wait_for_health  # noqa: E402
+from appdriver.server import free_port, wait_for_health  # noqa: E402
 
 IMPORT = ("import time; start = time.perf_counter(); import streamlit, numpy, pandas, onnxruntime, PIL; "
           "import ai_edge_litert.interpreter; print(time.perf_counter() - start)")

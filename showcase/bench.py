@@ -4,7 +4,7 @@
     python -m showcase.bench --models digits --runs 500 --output /tmp/bench.json
     python -m showcase.bench --skip-app           # models only
     python -m showcase.bench --app-only           # re-measure the app's cold start and memory, keep the rest
-    python -m showcase.bench --load               # browser load test and upload memory (showcase.loadtest)
+    python -m showcase.bench --load               # browser load test and upload memory (appdriver.loadtest)
 
 Formats are the committed serving formats and the Formats page's variants (TFLite fp16, dynamic-range
 int8, ONNX int8), which are built into the cache first (``showcase.variants``). Each model × format is
@@ -14,6 +14,12 @@ manifest's input range (latency does not depend on the pixels); latencies are wa
 after a warm-up, with the runtime's thread count fixed (``runtime.NUM_THREADS``). The model's own metric
 is then measured on its fixed evaluation subset (``showcase.evaluation``) and compared with the
 reference format's (SavedModel). Machines are noisy: compare formats within one run, not across runs.
+
+This module measures models only. What needs the running app in a browser (its cold start and page tour,
+the load test, the upload memory) lives in the ``appdriver`` package beside ``app/``: ``--app-only``,
+``--load`` and ``--uploads`` (and a full run, for the cold start) run ``python -m appdriver`` in a child
+process, read the JSON it prints, and merge it into the output file under "app", "load" and "upload_memory",
+keeping the rest of the file.
 """
 
 from __future__ import annotations
@@ -25,12 +31,10 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,11 +42,10 @@ import numpy as np
 
 from showcase import evaluation, paths, runtime, variants
 from showcase import manifest as manifest_lib
-from showcase.formats import FORMAT_LABELS, SAVEDMODEL, runtime_installed, unavailable_reason
+from showcase.formats import FORMAT_LABELS, REFERENCE_FORMAT, SAVEDMODEL, runtime_installed, unavailable_reason
 
 WARMUP_RUNS = 20
 BATCH_SIZE = 32
-REFERENCE_FORMAT = SAVEDMODEL
 
 
 def resident_megabytes() -> float:
@@ -131,14 +134,16 @@ def _killed_with_parent(command: list[str]) -> list[str]:
     return [_SETPRIV, "--pdeathsig", "KILL", "--", *command] if _SETPRIV else command
 
 
-def run_child(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+def run_child(command: list[str], timeout: float | None, show_progress: bool = False) -> subprocess.CompletedProcess:
     """Run a command in its own process group and return its result; on a timeout or any interruption the
-    group is killed before the exception propagates."""
+    group is killed before the exception propagates. With ``show_progress`` the command's stderr goes to this
+    process's stderr as it comes, instead of into the result."""
     with _children_lock:
         if _refusing_children:
             raise ChildProcessError("this process is exiting, so it starts no more benchmark processes")
         process = subprocess.Popen(_killed_with_parent(command), cwd=paths.REPO_ROOT, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+                                   stderr=None if show_progress else subprocess.PIPE, text=True,
+                                   start_new_session=True)
         _children.add(process)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
@@ -208,7 +213,7 @@ def build_variants(model_name: str) -> str | None:
 def _last_error_line(completed: subprocess.CompletedProcess) -> str:
     if completed.returncode < 0:
         return f"stopped by {signal.Signals(-completed.returncode).name}"
-    lines = completed.stderr.strip().splitlines()
+    lines = (completed.stderr or "").strip().splitlines()
     return lines[-1] if lines else f"exit status {completed.returncode}"
 
 
@@ -219,122 +224,6 @@ def add_metric_deltas(figures: dict[str, dict[str, Any]]) -> None:
         metric = format_figures.get("metric", {})
         if reference is not None and "value" in metric:
             metric["delta_vs_reference"] = round(metric["value"] - reference, 6)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_health(port: int, deadline: float) -> bool:
-    url = f"http://127.0.0.1:{port}/_stcore/health"
-    while time.perf_counter() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-# Text that appears once a page has rendered to its end: every model page closes with "How this model works".
-PAGE_END_MARKERS = {"formats": "Run on this machine"}
-# Pages that wait for an input before loading their model: (input choice, sample button or None) to click.
-SAMPLE_INPUTS = {"digits": ("MNIST test samples", None), "anomaly": ("Samples", None),
-                 "flowers": ("Sample gallery", "daisy")}
-
-
-def visit_every_page(page, port: int, server_pid: int, timeout: float) -> dict[str, float]:
-    """Open each page of the app in turn, with a sample input where the page waits for one (so that every
-    model is loaded); the server's resident memory (MB) after each page, in visiting order."""
-    import psutil
-
-    server = psutil.Process(server_pid)
-    resident = {}
-    milliseconds = timeout * 1000
-    for page_file in sorted((paths.REPO_ROOT / "app" / "pages").glob("*.py")):
-        name = page_file.stem
-        if name == "home":
-            continue
-        page.goto(f"http://127.0.0.1:{port}/{name}", timeout=milliseconds)
-        page.get_by_text(PAGE_END_MARKERS.get(name, "How this model works")).first.wait_for(timeout=milliseconds)
-        if name in SAMPLE_INPUTS:
-            choice, button = SAMPLE_INPUTS[name]
-            page.get_by_text(choice, exact=True).first.click()
-            if button:
-                page.get_by_role("button", name=button).first.click()
-            page.get_by_text("This prediction took").first.wait_for(timeout=milliseconds)
-        page.wait_for_timeout(500)
-        resident[name] = round(server.memory_info().rss / 1e6, 1)
-    return resident
-
-
-def app_cold_start(timeout: float = 60.0) -> dict[str, Any]:
-    """Seconds from `streamlit run` to a healthy server and to the Home page rendered in headless Chromium,
-    then the server's resident memory after visiting every page."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(paths.REPO_ROOT / "app" / "streamlit_app.py"),
-        "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-    ]
-    # The browser starts first so that its own start-up is not counted.
-    browser_session = _start_browser()
-    start = time.perf_counter()
-    server = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        if not wait_for_health(port, start + timeout):
-            return {"error": f"no healthy server within {timeout:.0f} s"}
-        result = {"health_seconds": round(time.perf_counter() - start, 3)}
-        if browser_session is None:
-            result["home_rendered_seconds"] = None
-            result["note"] = "Chromium or Playwright is not installed: only the health check was timed."
-            return result
-        page = browser_session[2]
-        page.goto(f"http://127.0.0.1:{port}/", timeout=timeout * 1000)
-        page.get_by_text("TensorFlow model showcase").first.wait_for(timeout=timeout * 1000)
-        result["home_rendered_seconds"] = round(time.perf_counter() - start, 3)
-        resident = visit_every_page(page, port, server.pid, timeout)
-        result["resident_mb_after_visiting"] = resident
-        result["resident_mb_max"] = max(resident.values())
-        return result
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        if browser_session is not None:
-            browser_session[1].close()
-            browser_session[0].stop()
-
-
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
-
-
-def _start_browser():
-    """(playwright, browser, page) driving Debian's Chromium, or None when either is missing."""
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
-    if executable is None:
-        return None
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-    return playwright, browser, browser.new_page()
 
 
 def machine() -> dict[str, Any]:
@@ -412,27 +301,42 @@ def run_benchmark(
     return results
 
 
+def run_appdriver(*arguments: str) -> dict[str, Any]:
+    """``python -m appdriver <arguments>`` in a child process, its progress shown as it comes; the figures it
+    prints as JSON. The benchmark stops with the reason when the child fails."""
+    completed = run_child([sys.executable, "-m", "appdriver", *arguments], timeout=None, show_progress=True)
+    if completed.returncode != 0:
+        sys.exit(f"`python -m appdriver {' '.join(arguments)}` failed ({_last_error_line(completed)}); "
+                 "its messages are above.")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
 def measure_app() -> dict[str, Any]:
-    figures = {"cold_start": app_cold_start(), "created": manifest_lib.utc_now()}
+    """The app's cold start and its memory after every page (``appdriver.tour``)."""
+    figures = {"cold_start": run_appdriver("cold-start"), "created": manifest_lib.utc_now()}
     print("app cold start", figures["cold_start"])
     return figures
 
 
-# Keys of benchmarks.json written by `--load` (showcase.loadtest), kept when the models are re-measured.
+# Keys of benchmarks.json written by `--load` (appdriver.loadtest), kept when the models are re-measured.
 LOAD_KEYS = ("load", "upload_memory")
 
 
 def measure_capacity(load: bool, sessions: list[int] | None, uploads: bool,
                      rounds_time_limit: float | None = None) -> dict[str, Any]:
-    """The browser load test and/or the upload-memory measurement, each with its own duration printed."""
-    from showcase import loadtest
-
+    """The browser load test and/or the upload-memory measurement (``appdriver.loadtest``), each with its own
+    duration printed."""
     start = time.perf_counter()
-    try:
-        figures = loadtest.measure_capacity(load, uploads, sessions or loadtest.SESSION_COUNTS,
-                                            rounds_time_limit=rounds_time_limit or loadtest.ROUNDS_TIME_LIMIT_S)
-    except loadtest.LoadTestUnavailable as reason:
-        sys.exit(f"The load test cannot run: {reason}.")
+    arguments = ["capacity"]
+    if load:
+        arguments.append("--load")
+    if uploads:
+        arguments.append("--uploads")
+    if sessions:
+        arguments += ["--sessions", *map(str, sessions)]
+    if rounds_time_limit:
+        arguments += ["--rounds-time-limit", str(rounds_time_limit)]
+    figures = run_appdriver(*arguments)
     for key, figure in figures.items():
         print(f"{key} took {figure['duration_seconds']:.0f} s", flush=True)
     print(f"--load took {time.perf_counter() - start:.0f} s in all", flush=True)
@@ -462,11 +366,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=paths.BENCHMARKS_PATH)
     parser.add_argument("--skip-app", action="store_true", help="do not time the app's cold start")
     parser.add_argument("--app-only", action="store_true", help="only the app's cold start and memory")
-    parser.add_argument("--time-budget", type=float, help="seconds; model × format pairs not started by then are skipped")
+    parser.add_argument("--time-budget", type=float,
+                        help="seconds; model × format pairs not started by then are skipped")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds of timed runs per format at most")
     parser.add_argument("--measure-one", nargs=2, metavar=("MODEL", "FORMAT"), help=argparse.SUPPRESS)
     parser.add_argument("--load", action="store_true",
-                        help="only the browser load test, then the upload-memory measurement (showcase.loadtest)")
+                        help="only the browser load test, then the upload-memory measurement (appdriver.loadtest)")
     parser.add_argument("--sessions", type=int, nargs="*", help="with --load: concurrent sessions per round")
     parser.add_argument("--skip-uploads", action="store_true", help="with --load: no upload-memory measurement")
     parser.add_argument("--rounds-time-limit", type=float,

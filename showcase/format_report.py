@@ -1,17 +1,18 @@
-"""The Formats page's figures: one row per model × format, the targets, and a summary in words.
+"""The Formats page's figures: one row per model × format, the targets, a summary in words, and its charts.
 
 Everything here is computed from a benchmark result (``models/benchmarks.json`` or a live run of
-``showcase.bench``) and the manifest; nothing is typed in by hand.
+``showcase.bench``) and the manifest; nothing is typed in by hand. The page (``app/pages/formats.py``) only
+lays these out.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import altair as alt
 import pandas as pd
 
-from showcase.bench import REFERENCE_FORMAT as REFERENCE
-from showcase.formats import FORMAT_LABELS, TFLITE, TFLITE_INT8
+from showcase.formats import FORMAT_LABELS, REFERENCE_FORMAT, TFLITE, TFLITE_INT8
 
 FP32_TFLITE = TFLITE
 FULL_INT8 = TFLITE_INT8
@@ -34,7 +35,7 @@ def rows(benchmarks: dict[str, Any], manifest: dict[str, Any]) -> pd.DataFrame:
         measured = model_results["formats"]
         # In the pages' order of formats, whatever order the benchmark file merged them in.
         formats = {name: measured[name] for name in FORMAT_LABELS if "p50_ms" in measured.get(name, {})}
-        reference = formats.get(REFERENCE)
+        reference = formats.get(REFERENCE_FORMAT)
         for format_name, figures in formats.items():
             metric = figures.get("metric", {})
             records.append({
@@ -96,19 +97,21 @@ def summary(table: pd.DataFrame) -> list[str]:
     """One sentence per model: its fastest and its smallest format against SavedModel, with the metric change."""
     sentences = []
     for model_name, group in table.groupby("model", sort=False):
-        if REFERENCE not in set(group["format"]):
+        if REFERENCE_FORMAT not in set(group["format"]):
             continue
-        others = group[group["format"] != REFERENCE]
+        others = group[group["format"] != REFERENCE_FORMAT]
         if others.empty:
             continue
         fastest = others.loc[others["p50 (ms)"].idxmin()]
         smallest = others.loc[others["size (MB)"].idxmin()]
+        reference_p50 = group.loc[group["format"] == REFERENCE_FORMAT, "p50 (ms)"].iloc[0]
         parts = [f"**{model_name}**: {fastest['format label']} is the fastest, "
                  f"{fastest['faster than SavedModel (×)']:.1f}× faster than SavedModel at batch 1 "
-                 f"({fastest['p50 (ms)']:.2f} vs {group.loc[group['format'] == REFERENCE, 'p50 (ms)'].iloc[0]:.2f} ms)"]
+                 f"({fastest['p50 (ms)']:.2f} vs {reference_p50:.2f} ms)"]
         if smallest["format"] != fastest["format"]:
-            parts.append(f"{smallest['format label']} is the smallest, {smallest['smaller than SavedModel (×)']:.1f}× "
-                         f"smaller and {smallest['faster than SavedModel (×)']:.1f}× faster than SavedModel")
+            parts.append(f"{smallest['format label']} is the smallest, "
+                         f"{smallest['smaller than SavedModel (×)']:.1f}× smaller and "
+                         f"{smallest['faster than SavedModel (×)']:.1f}× faster than SavedModel")
         else:
             parts[0] += f" and the smallest ({smallest['smaller than SavedModel (×)']:.1f}× smaller)"
         change = metric_change_label(smallest)
@@ -168,17 +171,97 @@ def _not_served_note(entry: dict[str, Any]) -> str:
 
 def _speed_check(model_name: str, group: pd.DataFrame) -> dict[str, Any]:
     target = f"fastest format ≥{MIN_SPEEDUP:.0f}× faster than SavedModel (batch-1 p50)"
-    if REFERENCE not in group.index or len(group) < 2:
+    if REFERENCE_FORMAT not in group.index or len(group) < 2:
         return {"model": model_name, "target": target, "measured": "—", "met": False,
                 "why / note": "SavedModel and at least one other format must be measured in the same run"}
-    others = group.drop(index=REFERENCE)
+    others = group.drop(index=REFERENCE_FORMAT)
     fastest = others["p50 (ms)"].idxmin()
-    speedup = group.loc[REFERENCE, "p50 (ms)"] / others.loc[fastest, "p50 (ms)"]
+    speedup = group.loc[REFERENCE_FORMAT, "p50 (ms)"] / others.loc[fastest, "p50 (ms)"]
     met = speedup >= MIN_SPEEDUP
     why = "" if met else (f"{others.loc[fastest, 'format label']} takes {others.loc[fastest, 'p50 (ms)']:.2f} ms; "
                           "the model's own arithmetic dominates, so the runtime's overhead matters less")
-    return {"model": model_name, "target": target, "measured": f"{speedup:.1f}× ({others.loc[fastest, 'format label']})",
-            "met": met, "why / note": why}
+    measured = f"{speedup:.1f}× ({others.loc[fastest, 'format label']})"
+    return {"model": model_name, "target": target, "measured": measured, "met": met, "why / note": why}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The tables and charts the page shows
+
+SHOWN_COLUMNS = ["model", "format label", "size (MB)", "p50 (ms)", "p95 (ms)", "load (s)", "first inference (ms)",
+                 "batch-32 items/s", "memory growth (MB)", "metric", "metric value", "metric change",
+                 "ECE raw", "ECE calibrated", "smaller than SavedModel (×)", "faster than SavedModel (×)"]
+LIVE_COLUMNS = ["model", "format label", "p50 (ms)", "p50 (ms) committed", "p50 now / committed", "p95 (ms)",
+                "load (s)", "batch-32 items/s", "memory growth (MB)", "metric", "metric value", "metric change",
+                "faster than SavedModel (×)"]
+COMMITTED_COLUMNS = ["model", "format", "p50 (ms)", "size (MB)"]
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Every measurement, as the page's table shows it."""
+    return table[SHOWN_COLUMNS].rename(columns={"format label": "format"}).round(4)
+
+
+def shown_targets(table: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """``target_checks`` as the page's table shows it: one row per model and target, "met" or "missed"."""
+    checks = target_checks(table, manifest)
+    checks["met"] = checks["met"].map({True: "met", False: "missed"})
+    return checks.set_index(["model", "target"])
+
+
+def compared_with_committed(fresh: pd.DataFrame, committed: pd.DataFrame) -> pd.DataFrame:
+    """A live run's rows beside the committed benchmark's p50 for the same model and format, and their ratio."""
+    committed = committed[COMMITTED_COLUMNS] if not committed.empty else pd.DataFrame(columns=COMMITTED_COLUMNS)
+    merged = fresh.merge(committed, on=["model", "format"], how="left", suffixes=("", " committed"))
+    merged["p50 now / committed"] = merged["p50 (ms)"] / merged["p50 (ms) committed"]
+    return (merged[LIVE_COLUMNS].rename(columns={"format label": "format", "p50 (ms)": "p50 now (ms)"})
+            .round(4))
+
+
+def machine_caption(results: dict[str, Any]) -> str:
+    """When and on what a benchmark ran: its date, CPU, cores, threads per model and library versions."""
+    machine, versions = results.get("machine", {}), results.get("versions", {})
+    return (f"Measured {results.get('created', '?')} on {machine.get('cpu', '?')} ({machine.get('cores', '?')} cores), "
+            f"{results.get('settings', {}).get('threads', '?')} threads per model, "
+            + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".")
+
+
+def size_latency_chart(table: pd.DataFrame) -> alt.FacetChart:
+    """One point per format, file size against batch-1 p50 (both logarithmic), one panel per model."""
+    return (
+        alt.Chart(table)
+        .mark_point(filled=True, size=90)
+        .encode(
+            x=alt.X("size (MB):Q", scale=alt.Scale(type="log"), title="file size (MB, log)"),
+            y=alt.Y("p50 (ms):Q", scale=alt.Scale(type="log"), title="batch-1 p50 (ms, log)"),
+            color=alt.Color("format label:N", title="format", sort=list(FORMAT_LABELS.values())),
+            tooltip=["model", "format label", alt.Tooltip("size (MB):Q", format=".3f"),
+                     alt.Tooltip("p50 (ms):Q", format=".3f"), alt.Tooltip("p95 (ms):Q", format=".3f")],
+        )
+        .properties(width=190, height=170)
+        .facet(facet=alt.Facet("model:N", title=None), columns=3)
+        .resolve_scale(x="independent", y="independent")
+        .configure_legend(orient="bottom", columns=4)
+    )
+
+
+def quality_chart(table: pd.DataFrame) -> alt.FacetChart:
+    """Each format's ``quality change`` against SavedModel as a bar, one panel per model; red below zero."""
+    measured = table.dropna(subset=["quality change"])
+    # One scale for every model, at least ±1 point wide, so that a change of a few hundredths looks as small as it is.
+    reach = max(1.0, float(measured["quality change"].abs().max()) if not measured.empty else 1.0)
+    return (
+        alt.Chart(measured)
+        .mark_bar()
+        .encode(
+            x=alt.X("quality change:Q", title="change vs SavedModel", scale=alt.Scale(domain=[-reach, reach])),
+            y=alt.Y("format label:N", title=None, sort=list(FORMAT_LABELS.values())),
+            color=alt.condition("datum['quality change'] < 0", alt.value("#e45756"), alt.value("#4c78a8")),
+            tooltip=["model", "format label", "metric", alt.Tooltip("metric value:Q", format=".4f"),
+                     alt.Tooltip("quality change:Q", format="+.3f")],
+        )
+        .properties(width=150, height=150)
+        .facet(facet=alt.Facet("model:N", title=None), columns=3)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

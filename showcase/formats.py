@@ -42,6 +42,8 @@ FORMAT_LABELS = {
     ONNX: "ONNX fp32 (ONNX Runtime)",
     ONNX_INT8: "ONNX int8 (ONNX Runtime)",
 }
+# The format every other one is compared with, in the benchmark's figures and on the Formats page.
+REFERENCE_FORMAT = SAVEDMODEL
 
 ENV_VAR = "SHOWCASE_FORMATS"
 

@@ -26,12 +26,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from showcase import bench
-from showcase.formats import FORMAT_LABELS
+from showcase.formats import FORMAT_LABELS, ONNX, SAVEDMODEL, TFLITE
 from showcase.manifest import utc_now
 
 ENV_VAR = "SHOWCASE_LIVE_BENCHMARK"
 OFF_VALUES = frozenset({"off", "0", "false", "no"})
 LIVE_RUNS = 100
+# The time budgets a visitor picks from, and the one picked at first.
+BUDGETS_SECONDS = (20, 60, 120, 300)
+DEFAULT_BUDGET_SECONDS = 60
+# What the form picks at first: one small model in the three committed serving formats.
+DEFAULT_MODEL = "digits"
+DEFAULT_FORMATS = (SAVEDMODEL, TFLITE, ONNX)
 # A time budget only stops new measurements from starting; the one under way (a variant build can take a
 # minute) finishes. Past the budget by this much, the run is stopped and its processes killed.
 OVERRUN_SECONDS = 180.0
@@ -198,6 +204,16 @@ class LiveBenchmark:
 
 
 LIVE = LiveBenchmark()
+
+
+def default_models(model_names: list[str]) -> list[str]:
+    """The models the form picks at first: digits, or the first model where there is no digits model."""
+    return [DEFAULT_MODEL] if DEFAULT_MODEL in model_names else model_names[:1]
+
+
+def default_formats(offered: list[str]) -> list[str]:
+    """The formats the form picks at first: those of ``DEFAULT_FORMATS`` that this server offers."""
+    return [name for name in DEFAULT_FORMATS if name in offered]
 
 
 def disabled_reason(environ: Mapping[str, str] | None = None) -> str | None:

@@ -7,7 +7,7 @@ its own child process, so that one does not inherit another's heap. The images a
 white with one dark stroke, so that they compress to a few hundred kB like the uploads that caused trouble.
 
 The tests (tests/unit/test_upload_memory.py) use ``measure`` with a bound; the live-server figures come from
-``python -m showcase.bench --load``.
+``python -m showcase.bench --load`` (``appdriver.loadtest``).
 """
 
 from __future__ import annotations

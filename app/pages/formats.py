@@ -1,17 +1,10 @@
 """Formats compared: SavedModel vs TFLite variants vs ONNX Runtime — size, speed and accuracy, measured."""
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 import ui
 
 from showcase import format_report, live_benchmark
-from showcase.formats import FORMAT_LABELS, ONNX, SAVEDMODEL, TFLITE, offered_formats, unavailable_formats
-
-LIVE_BUDGETS_SECONDS = (20, 60, 120, 300)
-SHOWN_COLUMNS = ["model", "format label", "size (MB)", "p50 (ms)", "p95 (ms)", "load (s)", "first inference (ms)",
-                 "batch-32 items/s", "memory growth (MB)", "metric", "metric value", "metric change",
-                 "ECE raw", "ECE calibrated", "smaller than SavedModel (×)", "faster than SavedModel (×)"]
+from showcase.formats import FORMAT_LABELS, offered_formats, unavailable_formats
 
 st.title("Formats compared")
 st.write(
@@ -24,76 +17,23 @@ manifest = ui.manifest()
 committed = ui.benchmarks()
 table = format_report.rows(committed, manifest)
 
-
-def size_latency_chart(data: pd.DataFrame) -> alt.FacetChart:
-    return (
-        alt.Chart(data)
-        .mark_point(filled=True, size=90)
-        .encode(
-            x=alt.X("size (MB):Q", scale=alt.Scale(type="log"), title="file size (MB, log)"),
-            y=alt.Y("p50 (ms):Q", scale=alt.Scale(type="log"), title="batch-1 p50 (ms, log)"),
-            color=alt.Color("format label:N", title="format", sort=list(FORMAT_LABELS.values())),
-            tooltip=["model", "format label", alt.Tooltip("size (MB):Q", format=".3f"),
-                     alt.Tooltip("p50 (ms):Q", format=".3f"), alt.Tooltip("p95 (ms):Q", format=".3f")],
-        )
-        .properties(width=190, height=170)
-        .facet(facet=alt.Facet("model:N", title=None), columns=3)
-        .resolve_scale(x="independent", y="independent")
-        .configure_legend(orient="bottom", columns=4)
-    )
-
-
-def quality_chart(data: pd.DataFrame) -> alt.FacetChart:
-    measured = data.dropna(subset=["quality change"])
-    # One scale for every model, at least ±1 point wide, so that a change of a few hundredths looks as small as it is.
-    reach = max(1.0, float(measured["quality change"].abs().max()) if not measured.empty else 1.0)
-    return (
-        alt.Chart(measured)
-        .mark_bar()
-        .encode(
-            x=alt.X("quality change:Q", title="change vs SavedModel", scale=alt.Scale(domain=[-reach, reach])),
-            y=alt.Y("format label:N", title=None, sort=list(FORMAT_LABELS.values())),
-            color=alt.condition("datum['quality change'] < 0", alt.value("#e45756"), alt.value("#4c78a8")),
-            tooltip=["model", "format label", "metric", alt.Tooltip("metric value:Q", format=".4f"),
-                     alt.Tooltip("quality change:Q", format="+.3f")],
-        )
-        .properties(width=150, height=150)
-        .facet(facet=alt.Facet("model:N", title=None), columns=3)
-    )
-
-
-def formatted(data: pd.DataFrame) -> pd.DataFrame:
-    return data[SHOWN_COLUMNS].rename(columns={"format label": "format"}).round(4)
-
-
-def machine_caption(results: dict) -> str:
-    machine, versions = results.get("machine", {}), results.get("versions", {})
-    return (f"Measured {results.get('created', '?')} on {machine.get('cpu', '?')} ({machine.get('cores', '?')} cores), "
-            f"{results.get('settings', {}).get('threads', '?')} threads per model, "
-            + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".")
-
-
 if table.empty:
     st.info("No benchmark has been committed yet: run `python -m showcase.bench`, or measure below.")
 else:
-    st.caption(machine_caption(committed))
+    st.caption(format_report.machine_caption(committed))
     st.subheader("In short")
     st.markdown("\n".join(f"- {sentence}" for sentence in format_report.summary(table)))
-
     st.subheader("Targets for the classifiers")
-    checks = format_report.target_checks(table, manifest)
-    checks["met"] = checks["met"].map({True: "met", False: "missed"})
-    st.table(checks.set_index(["model", "target"]))
-
+    st.table(format_report.shown_targets(table, manifest))
     st.subheader("Size vs batch-1 latency")
     st.caption("One point per format; down and to the left is better. Both axes are logarithmic.")
-    st.altair_chart(size_latency_chart(table))
+    st.altair_chart(format_report.size_latency_chart(table))
     st.subheader("Metric change against SavedModel")
     st.caption("Each model's own metric on its fixed evaluation subset, in points (percent of the loss for the "
                "forecast); below zero is worse.")
-    st.altair_chart(quality_chart(table))
+    st.altair_chart(format_report.quality_chart(table))
     st.subheader("Every measurement")
-    st.dataframe(formatted(table), hide_index=True, width="stretch")
+    st.dataframe(format_report.shown_table(table), hide_index=True, width="stretch")
     with st.expander("What the columns mean"):
         st.markdown(
             "- **p50 / p95**: batch-1 latency percentiles after a warm-up, "
@@ -104,6 +44,7 @@ else:
             "(anomaly, digits vs Fashion-MNIST), pinball loss (forecast, lower is better), measured "
             "with each format on the same fixed subset as SavedModel."
         )
+
 
 def watch_live_run(run_id: int) -> None:
     """The running benchmark's status and progress, refreshed every second; a full rerun when it ends."""
@@ -120,22 +61,12 @@ def show_live_results(run: live_benchmark.Run) -> None:
     if not run.results:
         return
     fresh = format_report.rows(run.results, manifest)
-    st.caption(f"{run.request.description()}. " + machine_caption(run.results))
+    st.caption(f"{run.request.description()}. " + format_report.machine_caption(run.results))
     problems = live_benchmark.problems_line(run.results)
     if problems:
         st.warning(problems)
     if not fresh.empty:
-        merged = fresh.merge(table[["model", "format", "p50 (ms)", "size (MB)"]] if not table.empty else
-                             pd.DataFrame(columns=["model", "format", "p50 (ms)", "size (MB)"]),
-                             on=["model", "format"], how="left", suffixes=("", " committed"))
-        merged["p50 now / committed"] = merged["p50 (ms)"] / merged["p50 (ms) committed"]
-        st.dataframe(
-            merged[["model", "format label", "p50 (ms)", "p50 (ms) committed", "p50 now / committed", "p95 (ms)",
-                    "load (s)", "batch-32 items/s", "memory growth (MB)", "metric", "metric value", "metric change",
-                    "faster than SavedModel (×)"]].rename(columns={"format label": "format", "p50 (ms)": "p50 now (ms)"})
-            .round(4),
-            hide_index=True, width="stretch",
-        )
+        st.dataframe(format_report.compared_with_committed(fresh, table), hide_index=True, width="stretch")
         st.markdown("\n".join(f"- {sentence}" for sentence in format_report.summary(fresh)))
 
 
@@ -148,30 +79,26 @@ def live_run_section() -> None:
     )
     with st.form("live_run"):
         model_names = list(manifest["models"])
-        models = st.multiselect("Models", model_names,
-                                default=["digits"] if "digits" in model_names else model_names[:1],
+        models = st.multiselect("Models", model_names, default=live_benchmark.default_models(model_names),
                                 key="formats_models")
-        offered = offered_formats()
-        left_out = unavailable_formats()
+        offered, left_out = offered_formats(), unavailable_formats()
         if left_out:
             st.caption("Not measured here: " + " ".join(left_out.values()))
-        formats = st.multiselect("Formats", offered,
-                                 default=[name for name in (SAVEDMODEL, TFLITE, ONNX) if name in offered],
+        formats = st.multiselect("Formats", offered, default=live_benchmark.default_formats(offered),
                                  format_func=FORMAT_LABELS.get, key="formats_formats")
-        budget = st.select_slider("Time budget", options=LIVE_BUDGETS_SECONDS, value=60,
-                                  format_func=lambda s: f"{s} s", key="formats_budget")
+        budget = st.select_slider("Time budget", options=live_benchmark.BUDGETS_SECONDS,
+                                  value=live_benchmark.DEFAULT_BUDGET_SECONDS, format_func=lambda s: f"{s} s",
+                                  key="formats_budget")
         submitted = st.form_submit_button("Run on this machine", type="primary")
 
-    if submitted:
-        if not models or not formats:
-            st.warning("Pick at least one model and one format.")
-        else:
-            request = live_benchmark.Request(tuple(models), tuple(formats), float(budget))
-            run, started = live_benchmark.LIVE.start(request)
-            st.session_state["live_run_id"] = run.id
-            if not started:
-                st.caption("Your choice did not start a second run: you are watching the one in progress, "
-                           "and its results will show here when it ends.")
+    if submitted and (not models or not formats):
+        st.warning("Pick at least one model and one format.")
+    elif submitted:
+        run, started = live_benchmark.LIVE.start(live_benchmark.Request(tuple(models), tuple(formats), float(budget)))
+        st.session_state["live_run_id"] = run.id
+        if not started:
+            st.caption("Your choice did not start a second run: you are watching the one in progress, "
+                       "and its results will show here when it ends.")
 
     active = live_benchmark.LIVE.active()
     if active is not None:

@@ -5,6 +5,7 @@ Seams used: the live-run form (``formats_models``, ``formats_formats``, ``format
 thread that the test waits for (``showcase.live_benchmark.LIVE``).
 """
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from showcase import live_benchmark, paths
@@ -44,6 +45,7 @@ def test_the_page_shows_the_committed_benchmark():
     assert len(app.get("vega_lite_chart")) == 2
 
 
+@pytest.mark.slow
 def test_a_short_live_run_shows_fresh_numbers_beside_the_committed_ones():
     app = open_formats_page()
     app.multiselect(key="formats_models").set_value(["digits"])

@@ -42,6 +42,7 @@ def live_formats(app: AppTest) -> list[str]:
     return list(frames[0]["format"]) if frames else []
 
 
+@pytest.mark.slow
 def test_a_second_visitors_click_watches_the_run_in_progress_and_both_see_its_result():
     first, second = open_formats_page(), open_formats_page()
     click_run(first, ["tflite", "onnx"])
@@ -74,6 +75,7 @@ def test_the_operator_can_turn_the_live_run_off(monkeypatch):
     assert any("p50 (ms)" in frame.value.columns for frame in app.dataframe)
 
 
+@pytest.mark.slow
 def test_skipped_measurements_fold_into_one_warning(monkeypatch):
     # The operator restricts the server to TFLite while a run asked for three formats is starting (the page
     # offers only what the server serves, so the run itself must skip SavedModel and ONNX, each with its reason).

@@ -1,16 +1,20 @@
-"""A live Streamlit server and a headless Debian Chromium driven by Playwright, for what AppTest cannot do."""
+"""A live Streamlit server and a headless Debian Chromium driven by Playwright (``appdriver``), for what AppTest
+cannot do."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from showcase import bench, paths
+from appdriver import browser as chromium
+from appdriver import server as app_server
+from showcase import paths
 
 SCREENSHOT_DIR = Path(os.environ.get("SHOWCASE_SCREENSHOT_DIR", paths.REPO_ROOT / ".cache" / "screenshots"))
 
@@ -27,40 +31,44 @@ def server_log(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("streamlit_server") / "server.log"
 
 
+@contextmanager
+def running_app(log_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A server of the app, healthy, and its address; its output goes to ``log_path``. Stopped at the end."""
+    port = app_server.free_port()
+    with log_path.open("wb") as log:
+        server = app_server.start_app(port, log)
+        try:
+            if not app_server.wait_for_health(port, time.perf_counter() + 60):
+                pytest.fail("the Streamlit server did not become healthy within 60 s")
+            yield server, f"http://127.0.0.1:{port}"
+        finally:
+            app_server.stop_app(server)
+
+
 @pytest.fixture(scope="session")
 def app_url(server_log):
-    port = bench.free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(paths.REPO_ROOT / "app" / "streamlit_app.py"),
-        "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-    ]
-    log = server_log.open("wb")
-    server = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        if not bench.wait_for_health(port, time.perf_counter() + 60):
-            pytest.fail("the Streamlit server did not become healthy within 60 s")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    """The address of the server that every browser test shares."""
+    with running_app(server_log) as (_, url):
+        yield url
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A freshly started server for one test, which may stop it: (its process, its address)."""
+    with running_app(tmp_path / "server.log") as (server, url):
+        yield server, url
 
 
 @pytest.fixture(scope="session")
 def browser():
-    executable = bench.chromium_path()
-    if executable is None:
+    if chromium.chromium_path() is None:
         if os.environ.get("CI"):
             pytest.fail("Chromium is missing in CI: scripts/test.sh should have installed it")
         pytest.skip("needs Debian chromium (/usr/bin/chromium); scripts/test.sh installs it")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=bench.CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**chromium.launch_options())
         yield browser
         browser.close()
 

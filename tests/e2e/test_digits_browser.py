@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from appdriver.browser import draw, wait_until_drawn
 from showcase import paths
 
 # Mouse strokes in canvas pixels (the canvas is 280×280): each stroke is a list of points.
@@ -17,21 +18,8 @@ STROKES = {
 def open_digits(page, app_url):
     page.goto(f"{app_url}/digits")
     page.get_by_role("heading", name="Handwritten digits").wait_for()
-    canvas = page.locator("canvas.upper-canvas")
-    canvas.wait_for()
     # Wait for the first full render (the prompt in the result column) before drawing.
     page.get_by_text("Draw a digit on the canvas").wait_for()
-    return canvas
-
-
-def draw(page, canvas, strokes):
-    box = canvas.bounding_box()
-    for stroke in strokes:
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=25)
-        page.mouse.up()
 
 
 def predicted_digit(page):
@@ -42,13 +30,13 @@ def predicted_digit(page):
 
 @pytest.mark.parametrize("digit", list(STROKES))
 def test_drawing_a_digit_predicts_it(page, app_url, save_screenshot, digit):
-    canvas = open_digits(page, app_url)
-    draw(page, canvas, STROKES[digit])
+    open_digits(page, app_url)
+    draw(page, STROKES[digit], steps=25)
     assert predicted_digit(page) == digit
     page.get_by_text("This prediction took").wait_for()
     if digit == "7":
         page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
-        page.wait_for_timeout(1500)  # let the chart and the 28×28 image finish drawing
+        wait_until_drawn(page)  # the chart and the 28×28 image
         save_screenshot(page, "digits.png")
 
 

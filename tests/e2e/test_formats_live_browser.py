@@ -9,38 +9,15 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 
 import psutil
 import pytest
 
-from showcase import bench, paths
-
 pytestmark = pytest.mark.slow
 
 RESULT_CAPTION = "budget. Measured"
-CLICK_GAP_MS = 300
-
-
-@pytest.fixture
-def own_server(tmp_path):
-    port = bench.free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(paths.REPO_ROOT / "app" / "streamlit_app.py"),
-        "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-    ]
-    log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        if not bench.wait_for_health(port, time.perf_counter() + 60):
-            pytest.fail("the Streamlit server did not become healthy within 60 s")
-        yield server, f"http://127.0.0.1:{port}"
-    finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait()
-        log.close()
+IN_PROGRESS = "A run is in progress (started"
 
 
 def measurement_processes(server: subprocess.Popen) -> dict[int, float]:
@@ -77,9 +54,10 @@ def open_formats(browser):
 
 
 def click_run(page, times: int) -> None:
+    """Click "Run on this machine" ``times`` times, each once the page shows a run in progress."""
     for _ in range(times):
         page.get_by_role("button", name="Run on this machine").click()
-        page.wait_for_timeout(CLICK_GAP_MS)
+        page.get_by_text(IN_PROGRESS).first.wait_for()
 
 
 def test_clicks_from_two_visitors_run_one_benchmark_and_stopping_the_server_ends_it(open_formats, own_server):
@@ -88,7 +66,7 @@ def test_clicks_from_two_visitors_run_one_benchmark_and_stopping_the_server_ends
 
     click_run(first, 3)
     click_run(second, 2)
-    second.get_by_text("A run is in progress (started").first.wait_for()
+    second.get_by_text(IN_PROGRESS).first.wait_for()
     most_at_once, most_resident = 0, 0.0
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not (first.get_by_text(RESULT_CAPTION).count()
@@ -100,7 +78,7 @@ def test_clicks_from_two_visitors_run_one_benchmark_and_stopping_the_server_ends
     assert most_at_once == 1, f"{most_at_once} measurement processes ran at once"
     assert first.get_by_text("A run is in progress").count() == 0
     comparison = first.get_by_text("faster than SavedModel at batch 1").last.inner_text()
-    print(f"\n5 clicks {CLICK_GAP_MS} ms apart: at most {most_at_once} measurement process at once, "
+    print(f"\n5 clicks: at most {most_at_once} measurement process at once, "
           f"{most_resident:.0f} MB resident at most; the run: {comparison}")
 
     click_run(first, 1)

@@ -6,13 +6,14 @@ timeouts, no exception boxes, each session sees the prediction for its own input
 
 import pytest
 
-from showcase import bench, loadtest
+from appdriver import loadtest
+from appdriver.browser import chromium_path
 
 pytestmark = pytest.mark.slow
 
 
 def test_four_concurrent_sessions_each_get_their_own_result(app_url):
-    if bench.chromium_path() is None:
+    if chromium_path() is None:
         pytest.skip("needs Debian chromium (/usr/bin/chromium); scripts/test.sh installs it")
     summary = loadtest.run_sessions(app_url, sessions=4, interactions_per_session=1)
     assert summary["errors"] == []

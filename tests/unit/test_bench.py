@@ -37,6 +37,7 @@ def test_measure_reports_every_field_with_sane_values():
     assert figures["bytes"] == manifest_lib.model_entry("digits")["artifacts"]["tflite"]["bytes"]
 
 
+@pytest.mark.slow
 def test_isolated_measurement_runs_in_a_fresh_process():
     figures = bench.measure_isolated("digits", "onnx", runs=10)
     assert set(figures) == FIELDS
@@ -82,6 +83,7 @@ def write_tiny_model(models_dir, keep_full_int8=True):
     (models_dir / "manifest.json").write_text(json.dumps(manifest))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keep_full_int8", [True, False], ids=["int8 committed", "int8 built for the comparison"])
 def test_the_benchmark_command_measures_every_format_of_a_tiny_model(tmp_path, keep_full_int8):
     write_tiny_model(tmp_path / "models", keep_full_int8)
@@ -118,3 +120,60 @@ def test_a_time_budget_skips_what_it_cannot_start():
     results = bench.run_benchmark(["digits"], ["tflite", "onnx"], runs=5, include_app=False, time_budget=1e-9)
     formats = results["models"]["digits"]["formats"]
     assert set(formats) == {"tflite", "onnx"} and all("skipped" in figures for figures in formats.values())
+
+
+def test_app_only_keeps_the_models_and_stores_the_app_drivers_cold_start(tmp_path, monkeypatch):
+    output = tmp_path / "benchmarks.json"
+    output.write_text(json.dumps({"models": {"a": {"formats": {"onnx": {"p50_ms": 2}}}}, "load": {"rounds": {}}}))
+    calls = []
+    monkeypatch.setattr(bench, "run_appdriver", lambda *arguments: calls.append(arguments) or {"health_seconds": 1.5})
+    bench.main(["--app-only", "--output", str(output)])
+    results = json.loads(output.read_text())
+    assert calls == [("cold-start",)]
+    assert results["app"]["cold_start"] == {"health_seconds": 1.5} and results["app"]["created"]
+    assert results["models"] == {"a": {"formats": {"onnx": {"p50_ms": 2}}}} and results["load"] == {"rounds": {}}
+
+
+def test_load_passes_its_options_to_the_app_driver_and_merges_what_it_measured(tmp_path, monkeypatch):
+    output = tmp_path / "benchmarks.json"
+    output.write_text(json.dumps({"models": {"a": {"formats": {}}}, "app": {"x": 1}, "load": {"old": True}}))
+    calls = []
+    figures = {"load": {"rounds": {"1": {}}, "duration_seconds": 10.0},
+               "upload_memory": {"single": {}, "duration_seconds": 5.0}}
+    monkeypatch.setattr(bench, "run_appdriver", lambda *arguments: calls.append(arguments) or figures)
+    bench.main(["--load", "--sessions", "1", "4", "--rounds-time-limit", "30", "--output", str(output)])
+    assert calls == [("capacity", "--load", "--uploads", "--sessions", "1", "4", "--rounds-time-limit", "30.0")]
+    assert json.loads(output.read_text()) == {"models": {"a": {"formats": {}}}, "app": {"x": 1}} | figures
+    bench.main(["--load", "--skip-uploads", "--output", str(output)])
+    assert calls[-1] == ("capacity", "--load")
+
+
+def test_the_app_drivers_figures_come_back_from_its_own_process():
+    # Neither the load test nor the upload measurement: the child prints its empty figures at once.
+    assert bench.run_appdriver("capacity") == {}
+
+
+def test_a_failing_app_driver_stops_the_benchmark_with_the_reason(capfd):
+    with pytest.raises(SystemExit, match=r"`python -m appdriver no-such-command` failed \(exit status 2\)"):
+        bench.run_appdriver("no-such-command")
+    assert "invalid choice: 'no-such-command'" in capfd.readouterr().err
+
+
+def imported_modules(path) -> set[str]:
+    """Every module a Python file imports, by its full name (``from showcase import bench`` -> showcase.bench)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_measuring_never_imports_the_app_driver_and_variants_and_the_report_do_not_import_the_benchmark():
+    for path in (paths.REPO_ROOT / "showcase").rglob("*.py"):
+        assert not any(name.split(".")[0] == "appdriver" for name in imported_modules(path)), path
+    for module in ("variants", "format_report"):
+        assert "showcase.bench" not in imported_modules(paths.REPO_ROOT / "showcase" / f"{module}.py"), module

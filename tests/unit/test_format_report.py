@@ -81,3 +81,42 @@ def test_a_full_int8_file_built_only_for_the_comparison_is_checked_and_says_why_
 def test_an_empty_benchmark_gives_an_empty_table():
     assert format_report.rows({}, MANIFEST).empty
     assert isinstance(format_report.rows({}, MANIFEST), pd.DataFrame)
+
+
+def test_the_page_tables_show_met_targets_in_words_and_every_measurement_rounded():
+    targets = format_report.shown_targets(table(), MANIFEST)
+    assert list(targets.index.names) == ["model", "target"] and set(targets["met"]) == {"met", "missed"}
+    shown = format_report.shown_table(table())
+    assert list(shown.columns) == ["format" if name == "format label" else name
+                                   for name in format_report.SHOWN_COLUMNS]
+    assert shown.loc[shown["model"] == "good", "faster than SavedModel (×)"].max() == round(2.0 / 0.25, 4)
+
+
+def test_a_live_run_is_compared_with_the_committed_p50_of_the_same_model_and_format():
+    live = {"models": {"good": {"formats": {"tflite": figures(0.5, 0.5), "onnx": figures(0.6, 0.7)}}}}
+    compared = format_report.compared_with_committed(format_report.rows(live, MANIFEST), table())
+    assert list(compared.columns) == ["model", "format", "p50 now (ms)", "p50 (ms) committed", "p50 now / committed",
+                                      "p95 (ms)", "load (s)", "batch-32 items/s", "memory growth (MB)", "metric",
+                                      "metric value", "metric change", "faster than SavedModel (×)"]
+    rows = compared.set_index("format")
+    assert rows.loc["TFLite fp32 (LiteRT)", "p50 (ms) committed"] == 0.25
+    assert rows.loc["TFLite fp32 (LiteRT)", "p50 now / committed"] == 2.0
+    # ONNX was skipped in the committed benchmark, and nothing was committed at all in the second case.
+    assert pd.isna(rows.loc["ONNX fp32 (ONNX Runtime)", "p50 (ms) committed"])
+    alone = format_report.compared_with_committed(format_report.rows(live, MANIFEST), pd.DataFrame())
+    assert alone["p50 (ms) committed"].isna().all() and len(alone) == 2
+
+
+def test_the_machine_caption_names_when_where_and_with_what_a_benchmark_ran():
+    caption = format_report.machine_caption({
+        "created": "2026-11-28 10:35 UTC", "machine": {"cpu": "AMD EPYC", "cores": 2},
+        "settings": {"threads": 2}, "versions": {"onnxruntime": "1.31.1", "numpy": "2.4.6"}})
+    assert caption == ("Measured 2026-11-28 10:35 UTC on AMD EPYC (2 cores), 2 threads per model, "
+                       "onnxruntime 1.31.1, numpy 2.4.6.")
+    assert format_report.machine_caption({}).startswith("Measured ? on ? (? cores), ? threads per model")
+
+
+def test_both_charts_have_one_panel_per_model():
+    for chart in (format_report.size_latency_chart(table()), format_report.quality_chart(table())):
+        spec = chart.to_dict()
+        assert spec["facet"]["field"] == "model" and spec["columns"] == 3

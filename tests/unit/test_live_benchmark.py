@@ -200,3 +200,11 @@ def test_skipped_measurements_fold_into_one_line():
 
 def test_nothing_to_fold_when_every_measurement_came_back():
     assert live_benchmark.problems_line({"models": {"digits": {"formats": {"tflite": {"p50_ms": 0.4}}}}}) is None
+
+
+def test_the_form_picks_digits_in_the_committed_serving_formats_this_server_offers():
+    assert live_benchmark.default_models(["flowers", "digits"]) == ["digits"]
+    assert live_benchmark.default_models(["flowers", "gan"]) == ["flowers"]
+    assert live_benchmark.default_models([]) == []
+    assert live_benchmark.default_formats(["tflite", "tflite_int8", "onnx"]) == ["tflite", "onnx"]
+    assert live_benchmark.DEFAULT_BUDGET_SECONDS in live_benchmark.BUDGETS_SECONDS

@@ -7,7 +7,8 @@ import sys
 import pytest
 from PIL import Image
 
-from showcase import bench, loadtest
+from appdriver import loadtest
+from showcase import bench
 
 
 def test_sessions_start_at_different_interactions_and_take_them_in_turn():

@@ -3,6 +3,7 @@
     python -m showcase.bench --load                       # both -> models/benchmarks.json "load", "upload_memory"
     python -m showcase.bench --load --sessions 1 4 --skip-uploads --output /tmp/load.json
     python -m showcase.bench --uploads                    # the upload-memory measurement alone
+    python -m appdriver capacity --load --uploads         # what those run: the figures as JSON on stdout
 
 HTTP tools cannot speak Streamlit's WebSocket protocol, so every visitor here is a real headless Chromium
 page (one browser process, one context per visitor, all driven at once by async Playwright) against one
@@ -31,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -43,6 +43,9 @@ from typing import Any
 
 import numpy as np
 
+from appdriver import browser as chromium
+from appdriver import server as app_server
+from appdriver.tour import RESULT_MARKER
 from showcase import bench, paths
 from showcase import manifest as manifest_lib
 
@@ -60,14 +63,15 @@ UPLOAD_PAGES = ("digits", "flowers", "anomaly")
 CONCURRENT_UPLOADS = 3
 AFTER_UPLOAD_WAIT_S = 60.0
 BIG_IMAGE_SIDE = 6324  # 6324² = 39.99 million pixels, just under the app's 40 MP limit.
-RESULT_MARKER = "This prediction took"
 EXCEPTION_BOX = '[data-testid="stException"]'
 ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 # The line that names the exception: "ValueError: bad pixels", "KeyboardInterrupt".
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning|Iteration)\b")
 VIEWPORT = {"width": 1280, "height": 900}
+# The load test's server listens on 127.0.0.1 only, and sends no usage statistics.
+SERVER_OPTIONS = ("--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false")
 
-# Mouse strokes in canvas pixels (the canvas is 280×280), as in tests/e2e/test_digits_browser.py.
+# Mouse strokes in canvas pixels (``appdriver.browser.draw``), as in tests/e2e/test_digits_browser.py.
 DIGIT_STROKES = {
     "7": [[(75, 55), (205, 55), (125, 240)]],
     "1": [[(140, 45), (140, 235)]],
@@ -88,21 +92,16 @@ class LiveServer:
     """One ``streamlit run`` of the app on 127.0.0.1; its stderr goes to a file that is searched for tracebacks."""
 
     def __init__(self, log_dir: Path, timeout: float = 60.0):
-        self.port = bench.free_port()
+        self.port = app_server.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"streamlit-{self.port}.log"
         self.timeout = timeout
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> LiveServer:
-        command = [
-            sys.executable, "-m", "streamlit", "run", str(paths.REPO_ROOT / "app" / "streamlit_app.py"),
-            "--server.address", "127.0.0.1", "--server.port", str(self.port), "--server.headless", "true",
-            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-        ]
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(command, cwd=paths.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-        if not bench.wait_for_health(self.port, time.perf_counter() + self.timeout):
+            self.process = app_server.start_app(self.port, log, options=SERVER_OPTIONS)
+        if not app_server.wait_for_health(self.port, time.perf_counter() + self.timeout):
             self.stop()
             raise LoadTestUnavailable(f"the Streamlit server did not become healthy within {self.timeout:.0f} s")
         return self
@@ -111,14 +110,8 @@ class LiveServer:
         self.stop()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        if self.process is not None:
+            app_server.stop_app(self.process)
 
     def resident_mb(self) -> float:
         if self.process.poll() is not None:
@@ -316,17 +309,10 @@ async def score_review(page, base_url: str, variant: int, timeout_ms: float) -> 
 async def draw_digit(page, base_url: str, variant: int, timeout_ms: float) -> tuple[float, str, str]:
     digit = list(DIGIT_STROKES)[variant % len(DIGIT_STROKES)]
     await page.goto(f"{base_url}/digits", timeout=timeout_ms)
-    canvas = page.locator("canvas.upper-canvas")
-    await canvas.wait_for(timeout=timeout_ms)
+    await page.locator(chromium.CANVAS).wait_for(timeout=timeout_ms)
     # The prompt in the result column means the page's first run has finished: the canvas is live.
     await page.get_by_text("Draw a digit on the canvas").wait_for(timeout=timeout_ms)
-    box = await canvas.bounding_box()
-    for stroke in DIGIT_STROKES[digit]:
-        await page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-        await page.mouse.down()
-        for x, y in stroke[1:]:
-            await page.mouse.move(box["x"] + x, box["y"] + y, steps=15)
-        await page.mouse.up()
+    await chromium.draw_async(page, DIGIT_STROKES[digit], steps=15, timeout_ms=timeout_ms)
     start = time.perf_counter()
     shown = await wait_for_result(page, timeout_ms)
     return time.perf_counter() - start, shown, digit
@@ -448,10 +434,9 @@ def start_playwright():
 
 
 async def launch_browser(playwright):
-    executable = bench.chromium_path()
-    if executable is None:
+    if chromium.chromium_path() is None:
         raise LoadTestUnavailable("the load test needs Debian chromium (/usr/bin/chromium or $CHROMIUM_PATH)")
-    return await playwright.chromium.launch(executable_path=executable, headless=True, args=bench.CHROMIUM_ARGS)
+    return await playwright.chromium.launch(**chromium.launch_options())
 
 
 async def measured_round(browser, server: LiveServer, sessions: int, interactions_per_session: int,
