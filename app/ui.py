@@ -6,7 +6,8 @@ Pages stay thin: they read inputs, call the ``showcase`` package and hand the re
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import altair as alt
 import numpy as np
@@ -279,6 +280,41 @@ def image_input(
         return source, None, (None if source == "Draw" else str(error))
     except ImageInputError as error:
         return source, None, str(error)
+
+
+def artifact_or_stop(load: Callable[[], Any]) -> Any:
+    """What ``load`` returns (a model's files, say), or its ``ArtifactError`` on the page, which then stops."""
+    try:
+        return load()
+    except runtime.ArtifactError as error:
+        st.error(str(error))
+        st.stop()
+
+
+def example_buttons(examples: Mapping[str, str], text_key: str, key_prefix: str) -> None:
+    """A row of buttons, one per example, that each fill the text widget keyed ``text_key`` with their text.
+
+    The buttons are keyed ``<key_prefix>_<name>``.
+    """
+    def fill(name: str) -> None:
+        st.session_state[text_key] = examples[name]
+
+    for column, name in zip(st.columns(len(examples)), examples):
+        column.button(name, on_click=fill, args=(name,), key=f"{key_prefix}_{name}", width="stretch")
+
+
+def sample_download_button(path: Path, label: str) -> None:
+    """A button that downloads a committed sample CSV under its own name; nothing when the checkout lacks it."""
+    if path.exists():
+        st.download_button(label, path.read_bytes(), path.name, mime="text/csv", icon=":material/download:")
+
+
+def captioned_images(images: Sequence[np.ndarray], captions: Sequence[str | None], columns: int) -> None:
+    """Images in rows of ``columns``, each with its caption under it (None: no caption), as PNG."""
+    for start in range(0, len(images), columns):
+        for cell, image, caption in zip(st.columns(columns), images[start:start + columns],
+                                        captions[start:start + columns]):
+            cell.image(image, caption=caption, output_format="PNG")
 
 
 def csv_download_button(label: str, table: pd.DataFrame, file_name: str, key: str | None = None) -> None:

@@ -1,6 +1,5 @@
 """Stock forecast: a 30-day forecast with an 80% interval, shown beside the naive baselines it has to beat."""
 
-import numpy as np
 import streamlit as st
 import ui
 
@@ -9,17 +8,17 @@ from showcase.tasks import forecast as fc
 
 SOURCES = ("Built-in ticker", "Upload a CSV")
 SAMPLE_CSV = paths.SAMPLES_DIR / "forecast" / "msft_2012_2013.csv"
-UPLOAD_BACKTEST_DAYS = 250
 DATE_ORDERS = ("day first (1 February)", "month first (January 2)")
 CSV_TYPES = ("csv", "txt")
+TEST_PERIOD = "2012–2013"  # the years of fc.TEST_START onwards, as the texts name them
 
 st.title("Stock forecast")
 st.write(
     "A stacked LSTM reads the last 60 daily returns of a stock and predicts the 10%, 50% and 90% quantiles of "
     "its price for each of the next 30 trading days. One model serves every series: each window is scaled by its "
-    "own volatility, so it also forecasts a price history you upload. It was trained on 2000–2010, tuned on 2011 "
-    "and tested on 2012–2013; the table below shows how it did there against simple baselines — including where "
-    "it loses."
+    f"own volatility, so it also forecasts a price history you upload. It was trained on 2000–2010, tuned on 2011 "
+    f"and tested on {TEST_PERIOD}; the table below shows how it did there against simple baselines — including "
+    "where it loses."
 )
 st.info(
     "This is a machine-learning demo, not investment advice. Daily stock prices are close to a random walk: no "
@@ -27,7 +26,6 @@ st.info(
     icon=":material/info:",
 )
 entry = ui.model_entry_or_stop("forecast")
-scaler = fc.Scaler.from_dict(entry["extra"]["scaler"])
 
 
 @st.cache_data(show_spinner=False)
@@ -41,9 +39,7 @@ def uploaded_series():
                               key="forecast_upload", max_bytes=fc.MAX_UPLOAD_BYTES)
     st.caption(f"At most {fc.MAX_ROWS:,} rows; at least {fc.LOOKBACK + 1} "
                "consecutive trading days. Use adjusted closes if the stock split.")
-    if SAMPLE_CSV.exists():
-        st.download_button("Download a sample CSV (MSFT, 150 days)", SAMPLE_CSV.read_bytes(), SAMPLE_CSV.name,
-                           mime="text/csv", icon=":material/download:")
+    ui.sample_download_button(SAMPLE_CSV, "Download a sample CSV (MSFT, 150 days)")
     if upload is None:
         return None, []
     table = fc.read_csv_upload(upload.getvalue())
@@ -78,7 +74,7 @@ with left:
     show_backtest = st.checkbox(
         "Show the backtest", value=True, key="forecast_backtest",
         help="What the model said each day, made the horizon's number of days earlier from data available then: "
-        "on the 2012–2013 test period for a built-in ticker, on the last 250 days of an upload.",
+        f"on the {TEST_PERIOD} test period for a built-in ticker, on the last {fc.BACKTEST_DAYS} days of an upload.",
     )
     format_name = ui.format_selector(entry, key="forecast_format")
 
@@ -91,54 +87,31 @@ with right:
     else:
         for note in notes:
             st.warning(note, icon=":material/warning:")
-        predictor = ui.predictor_or_stop("forecast", format_name)
-        batch, volatility = fc.latest_window(series, scaler)
-        output, milliseconds = ui.timed_predict(predictor, batch)
-        quantiles = fc.to_price_quantiles(output, series.prices[-1:], np.array([volatility]))[0, :horizon]
-        backtest = None
-        if show_backtest:
-            first_target = np.datetime64("2012-01-01") if ticker else None
-            inputs, origins, volatilities = fc.backtest_windows(series, scaler, horizon, first_target,
-                                                                UPLOAD_BACKTEST_DAYS)
-            if len(origins):
-                backtest_prices = fc.to_price_quantiles(predictor.predict(inputs), series.prices[origins], volatilities)
-                backtest = (origins, backtest_prices[:, horizon - 1])
-        price_label = "adjusted close ($)" if ticker else "price"
-        chart = fc.forecast_chart(fc.chart_frame(series, horizon, quantiles, backtest), price_label=price_label)
-        st.altair_chart(chart, width="stretch")
-        last_date = np.datetime_as_string(series.dates[-1], unit="D")
-        median_change = quantiles[-1, 1] / series.prices[-1] - 1
-        st.metric(f"Median forecast {horizon} trading days after {last_date}", f"{quantiles[-1, 1]:,.2f}",
-                  f"{median_change:+.1%}", delta_color="off")
-        st.caption(f"80% interval: {quantiles[-1, 0]:,.2f} to {quantiles[-1, 2]:,.2f} (last price "
-                   f"{series.prices[-1]:,.2f}). Scroll to zoom, drag to pan, double-click to reset.")
-        ui.latency_caption(milliseconds, format_name)
+        forecaster = fc.Forecaster(ui.predictor_or_stop("forecast", format_name), entry)
+        result = forecaster.forecast(series, horizon, show_backtest, fc.TEST_START if ticker else None)
+        st.altair_chart(result.chart(price_label="adjusted close ($)" if ticker else "price"), width="stretch")
+        st.metric(f"Median forecast {horizon} trading days after {result.last_date}", f"{result.median:,.2f}",
+                  f"{result.median_change:+.1%}", delta_color="off")
+        st.caption(f"80% interval: {result.interval[0]:,.2f} to {result.interval[1]:,.2f} (last price "
+                   f"{result.last_price:,.2f}). Scroll to zoom, drag to pan, double-click to reset.")
+        ui.latency_caption(result.milliseconds, format_name)
 
-st.subheader("Held-out test, 2012–2013" + (f": {ticker}" if ticker else ": all four tickers"))
-rows = entry["extra"]["metrics_table"]
-table = fc.metrics_table(rows, ticker)
-lstm = table[table["method"] == fc.METHOD_LABELS["lstm"]]
-losses = (table["LSTM beats it"] == "no").sum()
+st.subheader(f"Held-out test, {TEST_PERIOD}" + (f": {ticker}" if ticker else ": all four tickers"))
+test = fc.held_out_test(entry["extra"]["metrics_table"], ticker)
+coverage = {days: entry["metrics"]["values"][f"coverage_80_h{days}"] for days in fc.EVALUATION_HORIZONS}
 st.write(
     "Point errors of the LSTM's median and three baselines at 1, 5 and 20 trading days (MAE and RMSE in dollars "
-    f"of split- and dividend-adjusted price, MAPE in percent), on every test window (n = {int(lstm['n'].iloc[0])} "
-    "per ticker). The LSTM's "
-    f"median loses to a baseline in **{losses} of {len(table) - len(lstm)}** comparisons here: a forecast that "
-    "hugs the last price is very hard to beat. The 80% interval should contain the real price 80% of the time "
-    f"(goal 75–85%); on the test period it did {entry['metrics']['values']['coverage_80_h1']:.0%}, "
-    f"{entry['metrics']['values']['coverage_80_h5']:.0%} and {entry['metrics']['values']['coverage_80_h20']:.0%} "
-    "of the time at 1, 5 and 20 days (all tickers)."
+    f"of split- and dividend-adjusted price, MAPE in percent), on every test window (n = {test.windows} "
+    f"per ticker). The LSTM's median loses to a baseline in **{test.losses} of {test.comparisons}** comparisons "
+    "here: a forecast that hugs the last price is very hard to beat. The 80% interval should contain the real "
+    f"price 80% of the time (goal 75–85%); on the test period it did {coverage[1]:.0%}, {coverage[5]:.0%} and "
+    f"{coverage[20]:.0%} of the time at 1, 5 and 20 days (all tickers)."
 )
 st.dataframe(
-    table.drop(columns=["n"] + (["ticker"] if ticker else [])),
+    test.table.drop(columns=["n"] + (["ticker"] if ticker else [])),
     hide_index=True,
-    height=35 * (len(table) + 1) + 3,  # Every row visible: the losses should not hide below a scroll bar.
-    column_config={
-        "MAE ($)": st.column_config.NumberColumn(format="%.3f"),
-        "RMSE ($)": st.column_config.NumberColumn(format="%.3f"),
-        "MAPE (%)": st.column_config.NumberColumn(format="%.2f"),
-        "80% coverage": st.column_config.NumberColumn(format="%.3f"),
-    },
+    height=35 * (len(test.table) + 1) + 3,  # Every row visible: the losses should not hide below a scroll bar.
+    column_config={name: st.column_config.NumberColumn(format=number) for name, number in fc.METRIC_FORMATS.items()},
     key="forecast_metrics",
 )
 ui.how_this_model_works(entry)

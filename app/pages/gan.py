@@ -1,16 +1,13 @@
 """Digit GAN: pick a digit and a seed, generate a grid, and walk the latent space between two seeds."""
 
-import numpy as np
 import streamlit as st
 import ui
 
-from showcase.formats import FORMAT_LABELS, TFLITE
+from showcase.formats import FORMAT_LABELS
 from showcase.tasks import gan
 
 DIGIT_OPTIONS = ["any", *range(10)]
 GRID_SIZES = list(gan.GRID_SIZES)
-# The Digits classifier reads every generated sample; LiteRT keeps the page free of TensorFlow.
-CLASSIFIER_FORMAT = TFLITE
 
 st.title("Digit GAN")
 st.write(
@@ -35,19 +32,7 @@ def classifier():
     if "digits" not in ui.manifest()["models"]:
         st.info("Train the Digits model (`python training/train_digits.py`) to see what it reads in each sample.")
         return None
-    return ui.predictor_or_stop("digits", CLASSIFIER_FORMAT)
-
-
-def verdict_caption(requested: int, probabilities: np.ndarray | None) -> str | None:
-    if probabilities is None:
-        return None
-    read = int(np.argmax(probabilities))
-    mark = "✓" if read == requested else "✗"
-    return f"{mark} reads {read} · {probabilities[read]:.0%}"
-
-
-def enlarge(image: np.ndarray, scale: int) -> np.ndarray:
-    return gan.image_grid(image[None], columns=1, scale=scale, padding=0)
+    return ui.predictor_or_stop("digits", gan.READER_FORMAT)
 
 
 initial = shared_settings()
@@ -61,7 +46,8 @@ with left:
                                 key="gan_size")
         st.form_submit_button("Generate", icon=":material/auto_awesome:", type="primary")
     format_name = ui.format_selector(entry, key="gan_format")
-    st.query_params.update({"digit": str(digit), "seed": str(seed), "size": str(size)})
+    settings = {"digit": digit, "seed": seed, "size": size}
+    st.query_params.update({name: str(value) for name, value in settings.items()})
     extra = entry.get("extra", {})
     if "digit_accuracy_per_digit" in extra and digit != "any":
         share = extra["digit_accuracy_per_digit"][digit]
@@ -69,27 +55,15 @@ with left:
                    f"{extra['samples_per_digit']:,} generated {digit}s as {digit}.")
 
 with right:
-    count = size * size
-    digits = gan.random_digits(seed, count) if digit == "any" else np.full(count, digit)
-    inputs = gan.generator_input(gan.latent_vectors(seed, count), digits)
-    generator = ui.predictor_or_stop("gan", format_name)
-    generated, milliseconds = ui.timed_predict(generator, inputs)
-    images = gan.to_images(generated)
-    reader = classifier()
-    probabilities = reader.predict(images[..., None]) if reader else [None] * count
-
-    for row in range(size):
-        for column, cell in enumerate(st.columns(size)):
-            index = row * size + column
-            cell.image(enlarge(images[index], 3), caption=verdict_caption(int(digits[index]), probabilities[index]),
-                       output_format="PNG")
+    generator = gan.DigitGenerator(ui.predictor_or_stop("gan", format_name), classifier())
+    grid = generator.generate(settings)
+    ui.captioned_images(grid.tiles(scale=3), grid.captions(), columns=size)
     verdicts = (" Verdicts: the Digits model (TFLite), its confidence calibrated (see the Digits page's "
-                "“How this model works”)." if reader else "")
-    st.caption(f"Generating {count} digit{'s' if count > 1 else ''} took **{milliseconds:.2f} ms** with "
-               f"{FORMAT_LABELS[format_name]}." + verdicts)
-    name = f"gan_digit-{digit}_seed-{seed}_{size}x{size}.png"
-    st.download_button("Download the grid (PNG)", gan.png_bytes(gan.image_grid(images, size, scale=4)),
-                       file_name=name, mime="image/png", icon=":material/download:")
+                "“How this model works”)." if generator.reader else "")
+    st.caption(f"Generating {grid.count} digit{'s' if grid.count > 1 else ''} took **{grid.milliseconds:.2f} ms** "
+               f"with {FORMAT_LABELS[format_name]}." + verdicts)
+    st.download_button("Download the grid (PNG)", grid.grid_png(), file_name=grid.file_name, mime="image/png",
+                       icon=":material/download:")
 
 st.subheader("Walk the latent space")
 st.write(
@@ -104,13 +78,7 @@ with walk_left:
     seed_b = st.number_input("To seed", 0, gan.MAX_SEED, min(seed + 1, gan.MAX_SEED), key="gan_seed_b")
     steps = st.slider("Steps", 3, 12, 8, key="gan_steps")
 with walk_right:
-    path = gan.interpolate(gan.latent_vectors(seed_a, 1)[0], gan.latent_vectors(seed_b, 1)[0],
-                                  steps)
-    strip = gan.to_images(generator.predict(gan.generator_input(path, walk_digit)))
-    caption = f"Seed {seed_a} → seed {seed_b}, digit {walk_digit}."
-    if reader:
-        readings = reader.predict(strip[..., None]).argmax(1)
-        caption += f" The Digits classifier reads: {' '.join(str(read) for read in readings)}."
-    st.image(gan.image_grid(strip, columns=steps, scale=3), caption=caption, output_format="PNG")
+    walk = generator.walk(walk_digit, seed_a, seed_b, steps)
+    st.image(walk.picture(scale=3), caption=walk.caption, output_format="PNG")
 
 ui.how_this_model_works(entry)

@@ -1,7 +1,9 @@
 """Stock forecasting: windows of daily log returns, per-window normalisation, baselines, metrics, CSV uploads.
 
 Everything here is plain NumPy/pandas, shared by ``training/train_forecast.py`` and the Forecast page, so
-that the model sees exactly the same inputs in training and in the app.
+that the model sees exactly the same inputs in training and in the app. Serving is one class, ``Forecaster``:
+``Forecaster.forecast(series)`` gives a ``ForecastResult`` (price quantiles, their dates, the baselines, the
+backtest, the latency, and the page's chart).
 
 The recipe, for a price series P and its daily log returns r_i = log(P_i / P_{i-1}):
 
@@ -18,13 +20,14 @@ The recipe, for a price series P and its daily log returns r_i = log(P_i / P_{i-
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from showcase import csvfiles, evaluation
+from showcase import csvfiles, evaluation, runtime
 
 PREPROCESSING_ID = "showcase.forecasting.model_input"
 LOOKBACK = 60
@@ -42,6 +45,10 @@ FEATURES = 2
 TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
 TRAIN_END = pd.Timestamp("2010-12-31")
 VALIDATION_END = pd.Timestamp("2011-12-31")
+# The test period's first target day: its windows forecast 2012-01-01 onwards.
+TEST_START = VALIDATION_END + pd.Timedelta(days=1)
+# An uploaded series is backtested on its last this many days.
+BACKTEST_DAYS = 250
 
 # Upload limits, checked before (bytes) and while (rows) pandas parses anything.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -188,11 +195,11 @@ def split_origins(dates: np.ndarray, first_target: pd.Timestamp | None, last_tar
 
 
 def period_origins(dates: np.ndarray) -> dict[str, np.ndarray]:
-    """The issue's time-based split: train through 2010, validate on 2011, test on 2012–2013."""
+    """The time-based split: train through 2010, validate on 2011, test on 2012–2013."""
     return {
         "train": split_origins(dates, None, TRAIN_END),
         "validation": split_origins(dates, TRAIN_END + pd.Timedelta(days=1), VALIDATION_END),
-        "test": split_origins(dates, VALIDATION_END + pd.Timedelta(days=1), None),
+        "test": split_origins(dates, TEST_START, None),
     }
 
 
@@ -280,6 +287,28 @@ def metrics_table(rows: list[dict], ticker: str | None = None) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+# Number formats of the display table's figures.
+METRIC_FORMATS = {"MAE ($)": "%.3f", "RMSE ($)": "%.3f", "MAPE (%)": "%.2f", "80% coverage": "%.3f"}
+
+
+@dataclass(frozen=True)
+class HeldOutTest:
+    """The manifest's test-period metrics for one ticker (or all four), as the page shows them."""
+
+    table: pd.DataFrame  # ``metrics_table``
+    windows: int  # test windows per ticker
+    losses: int  # comparisons with a baseline that the LSTM's median loses
+    comparisons: int  # comparisons with a baseline, one per ticker, horizon and baseline
+
+
+def held_out_test(rows: list[dict], ticker: str | None = None) -> HeldOutTest:
+    """``metrics_table`` of the manifest's rows, and how often the LSTM loses to a baseline there."""
+    table = metrics_table(rows, ticker)
+    lstm = table[table["method"] == METHOD_LABELS["lstm"]]
+    return HeldOutTest(table, int(lstm["n"].iloc[0]), int((table["LSTM beats it"] == "no").sum()),
+                       len(table) - len(lstm))
+
+
 # ## Forecasting a series (the page and the backtest)
 
 
@@ -291,7 +320,7 @@ def latest_window(series: PriceSeries, scaler: Scaler) -> tuple[np.ndarray, floa
 
 
 def backtest_windows(series: PriceSeries, scaler: Scaler, horizon: int, first_target: np.datetime64 | None = None,
-                     days: int = 250) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     days: int = BACKTEST_DAYS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs, origins and volatilities of a rolling ``horizon``-day-ahead backtest.
 
     Each origin t is forecast from data up to t only and scored on P_{t+horizon}, so the backtest line is
@@ -318,6 +347,94 @@ def require_length(length: int) -> None:
             f"The series has {length} prices; the model needs at least {LOOKBACK + 1} (a {LOOKBACK}-day lookback "
             "of daily returns). Upload a longer history."
         )
+
+
+# ## The serving class
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """A forecast of ``horizon`` trading days from a series' last price, with what the page shows beside it."""
+
+    series: PriceSeries
+    horizon: int
+    quantiles: np.ndarray  # (horizon, 3) prices: the 10%, 50% and 90% quantiles of each day ahead
+    dates: pd.DatetimeIndex  # the ``horizon`` business days the quantiles are for
+    baselines: dict[str, float]  # naive, drift and moving-average forecasts of the price ``horizon`` days ahead
+    backtest: tuple[np.ndarray, np.ndarray] | None  # origins and their (n, 3) price quantiles ``horizon`` days ahead
+    milliseconds: float  # the model call of the forecast itself (not the backtest's)
+
+    @property
+    def last_price(self) -> float:
+        return float(self.series.prices[-1])
+
+    @property
+    def last_date(self) -> str:
+        """The last observed day, as 2013-03-01."""
+        return str(np.datetime_as_string(self.series.dates[-1], unit="D"))
+
+    @property
+    def median(self) -> float:
+        """The median forecast of the price ``horizon`` days ahead."""
+        return float(self.quantiles[-1, 1])
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The 80% interval of the price ``horizon`` days ahead."""
+        return float(self.quantiles[-1, 0]), float(self.quantiles[-1, 2])
+
+    @property
+    def median_change(self) -> float:
+        """The median forecast's change from the last price, as a fraction."""
+        return self.quantiles[-1, 1] / self.series.prices[-1] - 1
+
+    def chart(self, price_label: str = "price"):
+        """The page's Altair chart of the history, the forecast and the backtest."""
+        return forecast_chart(chart_frame(self.series, self.horizon, self.quantiles, self.backtest),
+                              price_label=price_label)
+
+
+class Forecaster:
+    """Forecasts a price series with one format of the forecast model.
+
+    ``predictor`` is that format (``showcase.runtime``; shared and thread-safe); the scaler comes from the model's
+    manifest entry. The object holds no other state, so a page makes one per run.
+    """
+
+    def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
+        self.predictor = predictor
+        self.format_name = predictor.format_name
+        self.scaler = Scaler.from_dict(entry["extra"]["scaler"])
+
+    def forecast(self, series: PriceSeries, horizon: int = HORIZON, backtest: bool = True,
+                 backtest_start: pd.Timestamp | None = None) -> ForecastResult:
+        """The price quantiles of the next ``horizon`` trading days, and a ``horizon``-day-ahead backtest.
+
+        The backtest's targets start at ``backtest_start`` (``TEST_START`` for a built-in ticker) or cover the
+        last ``BACKTEST_DAYS`` days; ``backtest=False`` leaves it out. Raises ``PriceDataError`` for a series
+        too short to forecast.
+        """
+        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= HORIZON:
+            raise ValueError(f"The horizon must be a whole number of days from 1 to {HORIZON}, got {horizon!r}.")
+        batch, volatility = latest_window(series, self.scaler)
+        start = time.perf_counter()
+        output = self.predictor.predict(batch)
+        milliseconds = (time.perf_counter() - start) * 1000
+        quantiles = to_price_quantiles(output, series.prices[-1:], np.array([volatility]))[0, :horizon]
+        last = np.array([len(series) - 1])
+        baselines = {method: float(forecast[0])
+                     for method, forecast in baseline_forecasts(series.prices, last, horizon).items()}
+        return ForecastResult(series, horizon, quantiles, future_dates(series.dates[-1], horizon), baselines,
+                              self._backtest(series, horizon, backtest_start) if backtest else None, milliseconds)
+
+    def _backtest(self, series: PriceSeries, horizon: int,
+                  start: pd.Timestamp | None) -> tuple[np.ndarray, np.ndarray] | None:
+        first_target = None if start is None else np.datetime64(start)
+        inputs, origins, volatilities = backtest_windows(series, self.scaler, horizon, first_target)
+        if not len(origins):
+            return None
+        prices = to_price_quantiles(self.predictor.predict(inputs), series.prices[origins], volatilities)
+        return origins, prices[:, horizon - 1]
 
 
 # ## Uploaded CSV files

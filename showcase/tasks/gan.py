@@ -9,12 +9,18 @@ Reproducibility: a seed fully determines a grid. ``latent_vectors(seed, n)`` dra
 NumPy generator, so the first ``k`` vectors of a seed are the same whatever ``n`` is (a 4×4 grid starts
 with the 2×2 grid of the same seed), and digits drawn for "any digit" come from a separate stream, so
 changing the digit never changes the latent vectors.
+
+Serving is one class, ``DigitGenerator``: ``generate(settings)`` draws a grid (``GeneratedDigits``: the images,
+the PNG of the grid and what the Digits model reads in each sample) and ``walk`` the latent path between two
+seeds (``LatentWalk``).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import time
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -28,6 +34,8 @@ NUM_CLASSES = 10
 IMAGE_SIZE = 28
 # Seeds are shown and typed on the page; keep them to a range a person can share.
 MAX_SEED = 2**31 - 1
+# The Digits model reads every generated sample; LiteRT keeps the page free of TensorFlow.
+READER_FORMAT = TFLITE
 
 
 # ## Settings from a shared address
@@ -180,6 +188,106 @@ def png_bytes(picture: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(picture, dtype=np.uint8), mode="L").save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
+
+
+# ## The serving class
+
+
+def verdict_caption(requested: int, probabilities: np.ndarray | None) -> str | None:
+    """What the Digits model reads in one sample, marked ✓ or ✗ against the digit asked for; None unread."""
+    if probabilities is None:
+        return None
+    read = int(np.argmax(probabilities))
+    mark = "✓" if read == requested else "✗"
+    return f"{mark} reads {read} · {probabilities[read]:.0%}"
+
+
+@dataclass(frozen=True)
+class GeneratedDigits:
+    """A grid of generated digits and what the Digits model reads in each."""
+
+    settings: Mapping[str, Any]  # digit ("any" or 0-9), seed and grid size, as ``settings_from_query`` gives them
+    digits: np.ndarray  # (n,) the digit asked for in each sample, n = size × size
+    images: np.ndarray  # (n, 28, 28) float32 in [0, 1]
+    read_as: np.ndarray | None  # (n, 10) the Digits model's probabilities for each sample; None without it
+    milliseconds: float  # the generator's call
+
+    @property
+    def count(self) -> int:
+        return len(self.images)
+
+    @property
+    def file_name(self) -> str:
+        size = self.settings["size"]
+        return f"gan_digit-{self.settings['digit']}_seed-{self.settings['seed']}_{size}x{size}.png"
+
+    def tiles(self, scale: int = 3) -> list[np.ndarray]:
+        """Each sample enlarged ``scale`` times, as uint8 pictures."""
+        return [image_grid(image[None], columns=1, scale=scale, padding=0) for image in self.images]
+
+    def captions(self) -> list[str | None]:
+        """Each sample's verdict (``verdict_caption``); all None without the Digits model."""
+        readings = self.read_as if self.read_as is not None else [None] * self.count
+        return [verdict_caption(int(digit), reading) for digit, reading in zip(self.digits, readings)]
+
+    def grid_png(self, scale: int = 4) -> bytes:
+        """The whole grid as one PNG, for the download."""
+        return png_bytes(image_grid(self.images, self.settings["size"], scale=scale))
+
+
+@dataclass(frozen=True)
+class LatentWalk:
+    """The digits drawn along the spherical path between two seeds' latent vectors, one digit held fixed."""
+
+    digit: int
+    seeds: tuple[int, int]
+    images: np.ndarray  # (steps, 28, 28) float32 in [0, 1]
+    read_as: np.ndarray | None  # (steps,) the digit the Digits model reads in each step; None without it
+
+    def picture(self, scale: int = 3) -> np.ndarray:
+        """The steps side by side, as one uint8 picture."""
+        return image_grid(self.images, columns=len(self.images), scale=scale)
+
+    @property
+    def caption(self) -> str:
+        caption = f"Seed {self.seeds[0]} → seed {self.seeds[1]}, digit {self.digit}."
+        if self.read_as is not None:
+            caption += f" The Digits classifier reads: {' '.join(str(read) for read in self.read_as)}."
+        return caption
+
+
+class DigitGenerator:
+    """Draws digits with one format of the GAN's generator, and has the Digits model read them.
+
+    ``generator`` is that format (``showcase.runtime``; shared and thread-safe). ``reader``, when given, is the
+    Digits model's predictor (in ``READER_FORMAT``) returning calibrated probabilities, as the app's
+    ``ui.predictor_or_stop`` hands it out. The object holds no other state, so a page makes one per run.
+    """
+
+    def __init__(self, generator: runtime.Predictor, reader: runtime.Predictor | None = None):
+        self.generator = generator
+        self.format_name = generator.format_name
+        self.reader = reader
+
+    def generate(self, settings: Mapping[str, Any]) -> GeneratedDigits:
+        """A size × size grid of the digit asked for ("any": the seed picks one per sample) from the seed."""
+        digit, seed, size = settings["digit"], settings["seed"], settings["size"]
+        count = _check_count(size, "grid size") ** 2
+        digits = random_digits(seed, count) if digit == "any" else np.full(count, digit)
+        inputs = generator_input(latent_vectors(seed, count), digits)
+        start = time.perf_counter()
+        generated = self.generator.predict(inputs)
+        milliseconds = (time.perf_counter() - start) * 1000
+        images = to_images(generated)
+        read_as = self.reader.predict(images[..., None]) if self.reader else None
+        return GeneratedDigits(dict(settings), digits, images, read_as, milliseconds)
+
+    def walk(self, digit: int, seed_a: int, seed_b: int, steps: int) -> LatentWalk:
+        """``steps`` digits along the path from ``seed_a``'s latent vector to ``seed_b``'s, both ends included."""
+        path = interpolate(latent_vectors(seed_a, 1)[0], latent_vectors(seed_b, 1)[0], steps)
+        strip = to_images(self.generator.predict(generator_input(path, digit)))
+        read_as = self.reader.predict(strip[..., None]).argmax(1) if self.reader else None
+        return LatentWalk(digit, (seed_a, seed_b), strip, read_as)
 
 
 # ## Fréchet distance

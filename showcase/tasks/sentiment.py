@@ -21,9 +21,11 @@ The vocabulary is a UTF-8 text file with one term per line: the term on line n (
 id n; id 0 is padding. The list of first names is a file with one lower-case name per line. Both ship
 beside the model in ``models/sentiment/``.
 
-Serving scores a review, explains it word by word, scores a CSV of reviews and times it. Every function
-takes a runtime predictor (``showcase.runtime.load("sentiment", format)``), so the page's format selector
-drives the scores, the word highlights and the batch mode alike.
+Serving is one class, ``SentimentClassifier``: it scores a review (``SentimentResult``: the calibrated
+probability, the label, the word-by-word explanation and the latency) and a CSV of reviews (``ScoredTable``).
+It takes a runtime predictor (``showcase.runtime.load("sentiment", format)``), so the page's format selector
+drives the scores, the word highlights and the batch mode alike. The page's gauge and word highlights are
+built here too (``gauge_chart``, ``highlighted_html``).
 
     python -m showcase.tasks.sentiment --benchmark   # p50 latency of a 200-word review in every format
 """
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from showcase import calibration, csvfiles, datasets, evaluation, paths, runtime
 from showcase import manifest as manifest_lib
@@ -215,6 +218,17 @@ BENCHMARK_REVIEW = " ".join(
      "finish although the ending felt a little rushed and one or two scenes dragged").split() * 8
 )
 BENCHMARK_REVIEW = " ".join(BENCHMARK_REVIEW.split()[:200])
+# The page's example buttons, and the sample CSV it offers for the batch mode.
+EXAMPLES = {
+    "Rave": "A great, moving film. The performances are wonderful and the script is sharp and funny; "
+    "I was hooked from the first scene to the last. One of the best films I have seen this year.",
+    "Pan": "An awful, boring film. The plot makes no sense, the dialogue is laughable and the acting is wooden. "
+    "I wanted my two hours back.",
+    "Mixed": "The cinematography is beautiful and the lead actress does her best, but the story is predictable "
+    "and the second half drags on far too long.",
+    "Negation": "This is not a good movie. It is not funny, not clever and not worth your time.",
+}
+SAMPLE_CSV = paths.SAMPLES_DIR / "sentiment" / "reviews.csv"
 
 
 class TextInputError(ValueError):
@@ -358,7 +372,7 @@ def highlighted_pieces(text: str, effects: np.ndarray) -> list[tuple[str, float 
 # ## A CSV of texts
 
 
-def read_csv_upload(data: bytes) -> tuple["pd.DataFrame", str]:  # noqa: F821
+def read_csv_upload(data: bytes) -> tuple[pd.DataFrame, str]:
     """Parse an uploaded CSV (any common encoding and delimiter) -> (table of strings, encoding used)."""
     if len(data) > MAX_CSV_BYTES:
         raise TextInputError(f"The file is {len(data) / 1e6:.1f} MB; batch mode takes at most "
@@ -372,7 +386,7 @@ def read_csv_upload(data: bytes) -> tuple["pd.DataFrame", str]:  # noqa: F821
     return table, encoding
 
 
-def text_columns(table: "pd.DataFrame") -> list[str]:  # noqa: F821
+def text_columns(table: pd.DataFrame) -> list[str]:
     """Columns holding text (at least one cell with a letter), longest average text first."""
     lengths = {}
     for column in table.columns:
@@ -382,23 +396,51 @@ def text_columns(table: "pd.DataFrame") -> list[str]:  # noqa: F821
     return sorted(lengths, key=lengths.get, reverse=True)
 
 
+def read_reviews(data: bytes) -> tuple[pd.DataFrame, str, list[str]]:
+    """An uploaded CSV of reviews: the table, the encoding it was read with and its text columns (longest first).
+
+    Raises ``TextInputError`` for a file that is not a readable CSV or has no column with text in it.
+    """
+    table, encoding = read_csv_upload(data)
+    columns = text_columns(table)
+    if not columns:
+        raise TextInputError("The CSV has no column with text in it. Add a column of reviews.")
+    return table, encoding, columns
+
+
+@dataclasses.dataclass
+class ScoredTable:
+    """A CSV of reviews scored: at most ``MAX_CSV_ROWS`` rows with label, probability_positive and note columns,
+    and how many rows could not be scored or were cut."""
+
+    table: pd.DataFrame
+    skipped: int  # rows that could not be scored (blank rows included); their note says why
+    blank: int  # rows whose text is empty or only whitespace
+    truncated: int  # rows scored on their first MAX_CHARACTERS characters only (and noted so)
+
+    @property
+    def scored(self) -> int:
+        return len(self.table) - self.skipped
+
+
 def score_table(
     predictor: runtime.Predictor,
     vocabulary: Vocabulary,
-    table: "pd.DataFrame",  # noqa: F821
+    table: pd.DataFrame,
     column: str,
     progress: Callable[[float], None] | None = None,
     batch_rows: int = 64,
     temperature: float = 1.0,
-) -> "pd.DataFrame":  # noqa: F821
-    """The table with label, probability_positive and note columns; rows that cannot be scored get a note.
-    Probabilities are calibrated with ``temperature`` as in ``score_text``."""
+) -> ScoredTable:
+    """The table with label, probability_positive and note columns, and the counts of rows skipped (each with a
+    note) or cut. Probabilities are calibrated with ``temperature`` as in ``score_text``."""
 
     if column not in table.columns:
         raise TextInputError(f"The CSV has no column {csvfiles.shown(column)}; it has "
                              f"{csvfiles.shown(', '.join(map(str, table.columns)), 200)}.")
     texts = table[column].fillna("").astype(str).tolist()[:MAX_CSV_ROWS]
     labels, probabilities, notes = [""] * len(texts), [np.nan] * len(texts), [""] * len(texts)
+    skipped = blank = truncated_rows = 0
     for start in range(0, len(texts), batch_rows):
         rows, owners = [], []
         for index in range(start, min(start + batch_rows, len(texts))):
@@ -406,8 +448,11 @@ def score_table(
                 text, truncated = check_text(texts[index])
             except TextInputError as error:
                 notes[index] = str(error).split(".")[0]
+                skipped += 1
+                blank += not texts[index].strip()
                 continue
             notes[index] = f"only the first {MAX_CHARACTERS:,} characters were scored" if truncated else ""
+            truncated_rows += truncated
             encoded = vocabulary.encode_chunks(text)
             rows.append(encoded)
             owners += [index] * len(encoded)
@@ -422,7 +467,100 @@ def score_table(
             progress(min(start + batch_rows, len(texts)) / max(len(texts), 1))
     scored = table.iloc[: len(texts)].copy()
     scored["label"], scored["probability_positive"], scored["note"] = labels, probabilities, notes
-    return scored
+    return ScoredTable(scored, skipped, blank, truncated_rows)
+
+
+# ## The serving class
+
+
+@dataclasses.dataclass
+class SentimentResult(Score):
+    """One review scored (a calibrated ``Score``), with its word-by-word explanation and the scoring's latency."""
+
+    milliseconds: float  # tokenization and the model call that scores the review; not the explanation
+    effects: np.ndarray | None  # each word's share, as ``word_effects`` gives it; None with no known word
+    pieces: list[tuple[str, float | None]]  # the review as typed, with its words' shares; [] with no known word
+
+    @property
+    def explanation_cut(self) -> bool:
+        """Whether the review has words beyond the first ``MAX_EXPLAINED_WORDS``, which get no share."""
+        return self.words > MAX_EXPLAINED_WORDS
+
+
+class SentimentClassifier:
+    """Scores movie reviews with one format of the sentiment model, calibrated with that format's temperature.
+
+    ``predictor`` returns the model's raw probabilities (``showcase.runtime``; shared and thread-safe): the
+    temperature applies to a review's mean over its chunks, not to each chunk (``review_probability``). The
+    object holds no other state, so a page makes one per run.
+    """
+
+    def __init__(self, predictor: runtime.Predictor, vocabulary: Vocabulary, entry: dict[str, Any]):
+        self.predictor = predictor
+        self.vocabulary = vocabulary
+        self.format_name = predictor.format_name
+        self.temperature = calibration.temperature(entry, predictor.format_name)
+
+    def score(self, text: str) -> SentimentResult:
+        """Score one review and explain it word by word. Raises ``TextInputError`` when it has no words."""
+        start = time.perf_counter()
+        score = score_text(self.predictor, self.vocabulary, text, self.temperature)
+        milliseconds = (time.perf_counter() - start) * 1000
+        effects, highlights = None, []
+        if score.known_words:
+            effects = word_effects(self.predictor, self.vocabulary, text, self.temperature)
+            highlights = highlighted_pieces(text, effects)
+        return SentimentResult(**vars(score), milliseconds=milliseconds, effects=effects, pieces=highlights)
+
+    def score_table(self, table: pd.DataFrame, column: str,
+                    progress: Callable[[float], None] | None = None) -> ScoredTable:
+        """Score every row of one column (at most ``MAX_CSV_ROWS``); ``progress`` hears the share done."""
+        return score_table(self.predictor, self.vocabulary, table, column, progress=progress,
+                           temperature=self.temperature)
+
+
+# ## The page's gauge and word highlights
+
+
+def gauge_chart(probability: float):
+    """A 0–100% Altair bar for the probability of "positive", with the 50% decision line."""
+    import altair as alt
+
+    bar = pd.DataFrame({"probability": [probability], "label": ["positive"]})
+    colour = "#2e9e5b" if probability >= 0.5 else "#d64545"
+    track = alt.Chart(pd.DataFrame({"start": [0.0], "end": [1.0]})).mark_bar(color="#e6e9ef", size=28).encode(
+        x=alt.X("start:Q", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%", title="calibrated probability of positive")),
+        x2="end:Q",
+    )
+    fill = alt.Chart(bar).mark_bar(color=colour, size=28).encode(
+        x="probability:Q", tooltip=[alt.Tooltip("probability:Q", format=".1%")]
+    )
+    line = alt.Chart(pd.DataFrame({"x": [0.5]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
+    return (track + fill + line).properties(height=70)
+
+
+# Streamlit's markdown reads Markdown (and $…$ as LaTeX) even between HTML tags; as entities, these show as typed.
+MARKDOWN_AS_ENTITIES = str.maketrans({character: f"&#{ord(character)};" for character in "*_[]()`~$|\\!{}"})
+
+
+def highlighted_html(pieces: Sequence[tuple[str, float | None]]) -> str:
+    """HTML of the review with each word shaded green (pushed toward positive) or red (toward negative).
+
+    ``pieces`` are ``highlighted_pieces``; the text is escaped, so a review's markup shows as typed.
+    """
+    strongest = max((abs(value) for _, value in pieces if value is not None), default=0.0) or 1.0
+    spans = []
+    for surface, value in pieces:
+        escaped = html.escape(surface).translate(MARKDOWN_AS_ENTITIES)
+        if value is None or value == 0:
+            spans.append(escaped)
+            continue
+        alpha = 0.12 + 0.68 * abs(value) / strongest
+        rgb = "46,158,91" if value > 0 else "214,69,69"
+        spans.append(f'<span title="{value:+.4f}" style="background: rgba({rgb},{alpha:.2f}); '
+                     f'border-radius: 3px; padding: 0 2px">{escaped}</span>')
+    return '<div style="line-height: 1.9">' + " ".join(spans) + "</div>"
 
 
 # ## Benchmark

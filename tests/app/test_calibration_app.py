@@ -64,5 +64,6 @@ def test_the_sentiment_page_shows_the_calibrated_probability():
     raw = sentiment.score_text(predictor, vocabulary, review).probability
     calibrated = sentiment.score_text(predictor, vocabulary, review, calibration.temperature(entry, "onnx")).probability
     assert raw != calibrated
+    assert sentiment.SentimentClassifier(predictor, vocabulary, entry).score(review).probability == calibrated
     assert app.metric[0].delta == f"{calibrated:.1%} positive"
     assert np.isclose(calibration.scaled(np.array([[raw]]), calibration.temperature(entry, "onnx"))[0, 0], calibrated)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from showcase import manifest as manifest_lib
-from showcase import runtime
+from showcase import paths, runtime
 from showcase.tasks import forecast as fc
 
 
@@ -88,3 +88,30 @@ def test_interval_coverage_is_near_80_percent(entry):
 def test_int8_decision_is_recorded(entry):
     record = entry["extra"]["tflite_int8"]
     assert record["kept"] == ("tflite_int8" in entry["artifacts"])
+
+
+def page_steps_before_the_forecaster(predictor, scaler, series, horizon, first_target):
+    """The Forecast page's steps before it used ``Forecaster``: its forecast and backtest quantiles."""
+    batch, volatility = fc.latest_window(series, scaler)
+    quantiles = fc.to_price_quantiles(predictor.predict(batch), series.prices[-1:], np.array([volatility]))[0, :horizon]
+    inputs, origins, volatilities = fc.backtest_windows(series, scaler, horizon, first_target, 250)
+    backtest = fc.to_price_quantiles(predictor.predict(inputs), series.prices[origins], volatilities)
+    return quantiles, origins, backtest[:, horizon - 1]
+
+
+@pytest.mark.parametrize("format_name", ["tflite", "tflite_int8", "onnx"])
+def test_the_forecaster_gives_what_the_page_showed_for_every_ticker_and_the_sample(entry, scaler, format_name):
+    predictor = runtime.load("forecast", format_name)
+    forecaster = fc.Forecaster(predictor, entry)
+    sample = fc.read_csv_upload((paths.SAMPLES_DIR / "forecast" / "msft_2012_2013.csv").read_bytes())
+    uploaded, _ = fc.series_from_table(sample, *fc.guess_columns(sample))
+    cases = [(fc.builtin_series(ticker), np.datetime64("2012-01-01"), fc.TEST_START) for ticker in fc.TICKERS]
+    for series, first_target, backtest_start in cases + [(uploaded, None, None)]:
+        for horizon in (1, 20, fc.HORIZON):
+            result = forecaster.forecast(series, horizon, backtest_start=backtest_start)
+            quantiles, origins, backtest = page_steps_before_the_forecaster(predictor, scaler, series, horizon,
+                                                                            first_target)
+            np.testing.assert_array_equal(result.quantiles, quantiles)
+            np.testing.assert_array_equal(result.backtest[0], origins)
+            np.testing.assert_array_equal(result.backtest[1], backtest)
+            assert result.median == quantiles[-1, 1] and result.series is series

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from showcase import calibration, runtime
 from showcase import manifest as manifest_lib
-from showcase import runtime
 from showcase.tasks import gan
 
 FP32_FORMATS = ("savedmodel", "tflite", "onnx")
@@ -89,3 +89,37 @@ def test_the_manifest_records_the_measured_quality(entry):
     assert values["max_abs_pixel_difference_across_fp32_formats"] <= 1e-3
     assert len(entry["extra"]["digit_accuracy_per_digit"]) == 10
     assert entry["training"]["seconds"] <= 30 * 60
+
+
+@pytest.fixture(scope="module")
+def calibrated_classifier(classifier):
+    """The Digits model as the page reads the samples with it: calibrated (``ui.predictor_or_stop``)."""
+    return calibration.calibrated(classifier, manifest_lib.model_entry("digits"))
+
+
+@pytest.mark.parametrize("settings", [gan.DEFAULT_SETTINGS, {"digit": 7, "seed": 2024, "size": 3}])
+def test_the_generator_draws_and_reads_what_the_page_showed(generators, calibrated_classifier, settings):
+    """The GAN page's steps before it used ``DigitGenerator``: the same images, verdicts and download."""
+    grid = gan.DigitGenerator(generators["tflite"], calibrated_classifier).generate(settings)
+    count = settings["size"] ** 2
+    digits = (gan.random_digits(settings["seed"], count) if settings["digit"] == "any"
+              else np.full(count, settings["digit"]))
+    images = gan.to_images(draw(generators["tflite"], settings["seed"], digits))
+    probabilities = calibrated_classifier.predict(images[..., None])
+    np.testing.assert_array_equal(grid.images, images)
+    np.testing.assert_array_equal(grid.read_as, probabilities)
+    assert grid.captions() == [gan.verdict_caption(int(digit), p) for digit, p in zip(digits, probabilities)]
+    for tile, image in zip(grid.tiles(scale=3), images):
+        np.testing.assert_array_equal(tile, gan.image_grid(image[None], columns=1, scale=3, padding=0))
+    assert grid.grid_png() == gan.png_bytes(gan.image_grid(images, settings["size"], scale=4))
+    if settings["digit"] == 7:
+        assert sum(caption.startswith("✓ reads 7") for caption in grid.captions()) >= 8
+
+
+def test_the_latent_walk_is_what_the_page_showed(generators, calibrated_classifier):
+    walk = gan.DigitGenerator(generators["onnx"], calibrated_classifier).walk(4, 10, 20, 5)
+    path = gan.interpolate(gan.latent_vectors(10, 1)[0], gan.latent_vectors(20, 1)[0], 5)
+    strip = gan.to_images(generators["onnx"].predict(gan.generator_input(path, 4)))
+    np.testing.assert_array_equal(walk.picture(scale=3), gan.image_grid(strip, columns=5, scale=3))
+    readings = calibrated_classifier.predict(strip[..., None]).argmax(1)
+    assert walk.caption == f"Seed 10 → seed 20, digit 4. The Digits classifier reads: {' '.join(map(str, readings))}."

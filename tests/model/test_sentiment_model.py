@@ -7,8 +7,8 @@ import jsonschema
 import numpy as np
 import pytest
 
+from showcase import calibration, paths, runtime
 from showcase import manifest as manifest_lib
-from showcase import paths, runtime
 from showcase.tasks import sentiment
 from showcase.tasks import sentiment as recipe
 from tests.conftest import shared_file_or_skip
@@ -71,7 +71,8 @@ INVARIANCE_TEMPLATES = [
     # and "Linda" 0.03.
     "I watched this with {} last night. Some scenes work, some do not.",
 ]
-NAME_PAIRS = [("Emma", "Linda"), ("John", "Maria"), ("Michael", "Aisha"), ("Emma", "Wei"), ("Robert", "Priya"), ("Sarah", "Carlos")]
+NAME_PAIRS = [("Emma", "Linda"), ("John", "Maria"), ("Michael", "Aisha"), ("Emma", "Wei"), ("Robert", "Priya"),
+              ("Sarah", "Carlos")]
 
 
 @pytest.mark.parametrize("template", INVARIANCE_TEMPLATES)
@@ -96,6 +97,34 @@ def test_formats_agree(vocabulary):
     for name in FORMATS:
         tolerance = 0.03 if name == "tflite_int8" else 1e-4
         np.testing.assert_allclose(runtime.load("sentiment", name).predict(batch), reference, atol=tolerance)
+
+
+# The label the page shows for each example button (the TFLite format, the page's default, and every other).
+EXAMPLE_LABELS = {"Rave": "positive", "Pan": "negative", "Mixed": "negative", "Negation": "negative"}
+
+
+def test_the_classifier_gives_the_examples_the_pages_calibrated_scores_and_highlights(predictor, vocabulary):
+    """What the page showed before it used the class: score_text and word_effects with the format's temperature."""
+    temperature = calibration.temperature(ENTRY, predictor.format_name)
+    classifier = sentiment.SentimentClassifier(predictor, vocabulary, ENTRY)
+    for name, review in sentiment.EXAMPLES.items():
+        result = classifier.score(review)
+        assert result.probability == sentiment.score_text(predictor, vocabulary, review, temperature).probability
+        assert result.label == EXAMPLE_LABELS[name], name
+        effects = sentiment.word_effects(predictor, vocabulary, review, temperature)
+        assert result.pieces == sentiment.highlighted_pieces(review, effects)
+
+
+def test_the_classifier_scores_the_sample_csv_as_the_page_did(predictor, vocabulary):
+    table, _, columns = sentiment.read_reviews(sentiment.SAMPLE_CSV.read_bytes())
+    scored = sentiment.SentimentClassifier(predictor, vocabulary, ENTRY).score_table(table, columns[0])
+    temperature = calibration.temperature(ENTRY, predictor.format_name)
+    before = sentiment.score_table(predictor, vocabulary, table, "review", temperature=temperature).table
+    assert columns[0] == "review" and scored.table.equals(before)
+    # The page counted skipped rows from the notes: every note but the truncation one.
+    notes = before["note"]
+    assert scored.skipped == (notes != "").sum() - notes.str.startswith("only the first").sum() == scored.blank == 1
+    assert scored.scored == (before["label"] != "").sum() and scored.truncated == 0
 
 
 @pytest.mark.shared_data

@@ -266,6 +266,94 @@ def test_chart_has_history_forecast_band_backtest_zoom_and_tooltips():
     assert any("tooltip" in layer["encoding"] for layer in spec["layer"])
 
 
+# ## The serving class
+
+
+class FakeForecastModel:
+    """Quantiles of -1.28, 0 and 1.28 (in sigma sqrt(h) units) for every day ahead: the median is the last price."""
+
+    format_name = "fake"
+
+    def __init__(self):
+        self.batches = []
+
+    def predict(self, batch):
+        self.batches.append(batch.shape)
+        return np.broadcast_to(np.array([-1.28, 0.0, 1.28], dtype=np.float32), (len(batch), fc.HORIZON, 3)).copy()
+
+
+SCALER = {"return_mean": 0.0, "return_std": 1.0, "log_volatility_mean": -4.0, "log_volatility_std": 0.5}
+
+
+def forecaster(model=None):
+    return fc.Forecaster(model or FakeForecastModel(), {"extra": {"scaler": SCALER}})
+
+
+def test_a_forecast_gives_price_quantiles_dates_baselines_and_a_backtest():
+    series = synthetic_series(length=400)
+    model = FakeForecastModel()
+    result = forecaster(model).forecast(series, horizon=10)
+    assert result.quantiles.shape == (10, 3) and np.all(np.diff(result.quantiles, axis=1) > 0)
+    batch, volatility = fc.latest_window(series, fc.Scaler.from_dict(SCALER))
+    expected = fc.to_price_quantiles(model.predict(batch), series.prices[-1:], np.array([volatility]))[0, :10]
+    np.testing.assert_array_equal(result.quantiles, expected)
+    assert result.median == pytest.approx(series.prices[-1]) and result.median_change == pytest.approx(0.0)
+    assert result.interval == (result.quantiles[-1, 0], result.quantiles[-1, 2])
+    assert list(result.dates) == list(fc.future_dates(series.dates[-1], 10))
+    assert result.last_date == str(pd.Timestamp(series.dates[-1]).date()) and result.last_price == series.prices[-1]
+    baselines = fc.baseline_forecasts(series.prices, np.array([len(series) - 1]), 10)
+    assert result.baselines == {method: float(value[0]) for method, value in baselines.items()}
+    origins, backtest = result.backtest
+    assert len(origins) == fc.BACKTEST_DAYS and origins[-1] == len(series) - 1 - 10 and backtest.shape == (250, 3)
+    assert model.batches[:2] == [(1, fc.LOOKBACK, fc.FEATURES), (fc.BACKTEST_DAYS, fc.LOOKBACK, fc.FEATURES)]
+    assert result.milliseconds >= 0
+
+
+def test_a_built_in_tickers_backtest_covers_the_test_period():
+    series = fc.builtin_series("IBM")
+    origins, _ = forecaster().forecast(series, horizon=5, backtest_start=fc.TEST_START).backtest
+    assert fc.TEST_START == pd.Timestamp("2012-01-01")
+    assert series.dates[origins + 5].min() >= np.datetime64("2012-01-01") > series.dates[origins[0] + 4]
+    assert origins[-1] + 5 == len(series) - 1
+
+
+def test_the_backtest_can_be_left_out_and_a_short_series_has_none():
+    assert forecaster().forecast(synthetic_series(), backtest=False).backtest is None
+    short = synthetic_series(length=fc.LOOKBACK + 5)
+    assert forecaster().forecast(short, horizon=fc.HORIZON).backtest is None
+
+
+@pytest.mark.parametrize("horizon", [0, fc.HORIZON + 1, 2.5, True])
+def test_a_horizon_out_of_range_is_refused(horizon):
+    with pytest.raises(ValueError, match="horizon must be a whole number"):
+        forecaster().forecast(synthetic_series(), horizon=horizon)
+
+
+def test_a_too_short_series_gets_the_price_data_message():
+    with pytest.raises(fc.PriceDataError, match=f"at least {fc.LOOKBACK + 1}"):
+        forecaster().forecast(synthetic_series(length=fc.LOOKBACK))
+
+
+def test_the_results_chart_draws_its_series():
+    result = forecaster().forecast(synthetic_series(), horizon=7)
+    spec = result.chart(price_label="adjusted close ($)").to_dict()
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == [
+        "History", "Forecast (median)", "Backtest (7-day-ahead median)"]
+    assert spec["layer"][0]["encoding"]["y"]["title"] == "adjusted close ($)"
+
+
+def test_the_held_out_test_counts_the_lstms_losses():
+    from showcase import manifest as manifest_lib
+
+    rows = manifest_lib.model_entry("forecast")["extra"]["metrics_table"]
+    everything, one = fc.held_out_test(rows), fc.held_out_test(rows, "GOOG")
+    assert (everything.comparisons, one.comparisons) == (4 * 3 * 3, 3 * 3)
+    assert len(one.table) == 12 and set(one.table["ticker"]) == {"GOOG"}
+    assert one.losses == sum(row == "no" for row in one.table["LSTM beats it"])
+    assert one.windows == next(row["n"] for row in rows if row["ticker"] == "GOOG" and row["method"] == "lstm")
+    assert set(fc.METRIC_FORMATS) <= set(one.table.columns)
+
+
 # ## Number styles, date orders and encodings: never a silent guess
 
 

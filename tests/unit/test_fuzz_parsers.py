@@ -131,7 +131,7 @@ def test_sentiment_csv_uploads_are_scored_or_refused_with_a_message(sentiment_mo
     table, encoding = read
     assert encoding in csvfiles.ENCODINGS
     for column in sentiment.text_columns(table)[:1]:
-        scored = sentiment.score_table(predictor, vocabulary, table, column)
+        scored = sentiment.score_table(predictor, vocabulary, table, column).table
         assert len(scored) == min(len(table), sentiment.MAX_CSV_ROWS)
         assert set(scored["label"]) <= {"positive", "negative", ""}
         written = csv.reader(io.StringIO(csvfiles.safe_csv_bytes(scored).decode("utf-8"), newline=""))

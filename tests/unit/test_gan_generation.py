@@ -145,3 +145,57 @@ def test_a_bad_address_parameter_is_ignored_with_a_reason(name, value):
     assert settings == gan.DEFAULT_SETTINGS
     assert len(problems) == 1 and problems[0].startswith(name) and "expected" in problems[0]
     assert len(problems[0]) < 120
+
+
+# ## The serving class
+
+
+class FakeGenerator:
+    """Draws each sample as a 28×28 field whose brightness is its digit / 10 (the one-hot code's position)."""
+
+    format_name = "fake"
+
+    def predict(self, batch):
+        digits = batch[:, gan.LATENT_DIM:].argmax(1)
+        return np.broadcast_to((digits / 10)[:, None, None, None], (len(batch), 28, 28, 1)).astype(np.float32)
+
+
+class FakeReader:
+    """Reads the digit back from the brightness, 90% sure."""
+
+    def predict(self, images):
+        digits = np.round(images[:, 0, 0, 0] * 10).astype(int)
+        probabilities = np.full((len(images), 10), 0.1 / 9, dtype=np.float32)
+        probabilities[np.arange(len(images)), digits] = 0.9
+        return probabilities
+
+
+def test_a_generated_grid_holds_its_images_verdicts_and_png():
+    grid = gan.DigitGenerator(FakeGenerator(), FakeReader()).generate({"digit": 7, "seed": 5, "size": 3})
+    assert grid.count == 9 and grid.images.shape == (9, 28, 28) and grid.milliseconds >= 0
+    np.testing.assert_array_equal(grid.digits, np.full(9, 7))
+    assert grid.captions() == ["✓ reads 7 · 90%"] * 9
+    assert all(tile.shape == (84, 84) and tile.dtype == np.uint8 for tile in grid.tiles(scale=3))
+    assert grid.file_name == "gan_digit-7_seed-5_3x3.png"
+    picture = np.asarray(Image.open(io.BytesIO(grid.grid_png())))
+    np.testing.assert_array_equal(picture, gan.image_grid(grid.images, 3, scale=4))
+
+
+def test_any_digit_lets_the_seed_choose_and_no_reader_leaves_the_captions_empty():
+    grid = gan.DigitGenerator(FakeGenerator()).generate({"digit": "any", "seed": 11, "size": 4})
+    np.testing.assert_array_equal(grid.digits, gan.random_digits(11, 16))
+    assert grid.read_as is None and grid.captions() == [None] * 16
+
+
+def test_a_wrong_reading_is_marked():
+    assert gan.verdict_caption(3, np.eye(10)[8] * 0.6) == "✗ reads 8 · 60%"
+    assert gan.verdict_caption(3, None) is None
+
+
+def test_a_walk_runs_between_two_seeds_and_says_what_it_reads():
+    generator = gan.DigitGenerator(FakeGenerator(), FakeReader())
+    walk = generator.walk(4, seed_a=10, seed_b=20, steps=5)
+    assert walk.images.shape == (5, 28, 28) and walk.read_as.tolist() == [4] * 5
+    assert walk.caption == "Seed 10 → seed 20, digit 4. The Digits classifier reads: 4 4 4 4 4."
+    assert walk.picture(scale=3).shape == (3 * 28 + 4, 5 * (3 * 28 + 2) + 2)
+    assert gan.DigitGenerator(FakeGenerator()).walk(4, 10, 20, 5).caption == "Seed 10 → seed 20, digit 4."

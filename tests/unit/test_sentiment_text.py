@@ -139,7 +139,7 @@ def test_csv_rows_are_scored_and_empty_cells_get_a_note():
     frame = pd.DataFrame({"id": [1, 2, 3], "review": ["a good film", "", "bad, bad"]})
     table, encoding = sentiment.read_csv_upload(csv_bytes(frame))
     assert encoding == "utf-8-sig" and sentiment.text_columns(table) == ["review"]
-    scored = sentiment.score_table(FakePredictor(), VOCABULARY, table, "review")
+    scored = sentiment.score_table(FakePredictor(), VOCABULARY, table, "review").table
     assert scored["label"].tolist() == ["positive", "", "negative"]
     assert np.isnan(scored["probability_positive"][1]) and "empty" in scored["note"][1]
 
@@ -175,4 +175,77 @@ def test_a_csv_without_text_has_no_text_column():
 def test_rows_beyond_the_limit_are_left_out():
     data = ("review\n" + "good film\n" * (sentiment.MAX_CSV_ROWS + 50)).encode()
     table, _ = sentiment.read_csv_upload(data)
-    assert len(sentiment.score_table(FakePredictor(), VOCABULARY, table, "review")) == sentiment.MAX_CSV_ROWS
+    assert len(sentiment.score_table(FakePredictor(), VOCABULARY, table, "review").table) == sentiment.MAX_CSV_ROWS
+
+
+def test_a_scored_table_counts_the_skipped_blank_and_cut_rows():
+    long_review = "good film. " * 10_000
+    frame = pd.DataFrame({"id": range(6), "review": ["a good film", "", "   ", "😀 !!", long_review, "bad, bad"]})
+    table, _ = sentiment.read_csv_upload(csv_bytes(frame))
+    scored = sentiment.score_table(FakePredictor(), VOCABULARY, table, "review")
+    assert (scored.skipped, scored.blank, scored.truncated, scored.scored) == (3, 2, 1, 3)
+    # The counts agree with the notes the rows carry.
+    notes = scored.table["note"]
+    assert (notes != "").sum() == scored.skipped + scored.truncated
+    assert notes.str.startswith("only the first").sum() == scored.truncated
+
+
+def test_read_reviews_gives_the_text_columns_or_a_message():
+    table, encoding, columns = sentiment.read_reviews(b"id,review\n1,a good film\n2,bad\n")
+    assert columns == ["review"] and encoding == "utf-8-sig" and len(table) == 2
+    with pytest.raises(sentiment.TextInputError, match="no column with text"):
+        sentiment.read_reviews(b"id,score\n1,0.5\n")
+
+
+# ## The serving class and the page's renderings
+
+ENTRY = {"calibration": {"temperature": 0.5, "applies_to": "review probability (mean of the chunks' probabilities)",
+                         "per_format": {"fake": {"temperature": 0.8}}}}
+
+
+def test_the_classifier_scores_calibrates_and_explains_like_the_functions_it_wraps():
+    classifier = sentiment.SentimentClassifier(FakePredictor(), VOCABULARY, ENTRY)
+    review = "The film is not good, but the ending is great."
+    result = classifier.score(review)
+    assert classifier.temperature == 0.8  # The format's own temperature, not the reference format's.
+    expected = sentiment.score_text(FakePredictor(), VOCABULARY, review, 0.8)
+    assert result.probability == expected.probability and result.label == expected.label
+    assert result.words == expected.words and result.known_words == expected.known_words
+    assert result.probability != sentiment.score_text(FakePredictor(), VOCABULARY, review).probability
+    effects = sentiment.word_effects(FakePredictor(), VOCABULARY, review, 0.8)
+    np.testing.assert_array_equal(result.effects, effects)
+    assert result.pieces == sentiment.highlighted_pieces(review, effects)
+    assert result.milliseconds >= 0 and not result.explanation_cut
+
+
+def test_a_review_without_known_words_gets_no_explanation():
+    result = sentiment.SentimentClassifier(FakePredictor(), VOCABULARY, {}).score("Zorblax quuxed")
+    assert result.known_words == 0 and result.effects is None and result.pieces == []
+    with pytest.raises(sentiment.TextInputError, match="no words"):
+        sentiment.SentimentClassifier(FakePredictor(), VOCABULARY, {}).score("😀 !!")
+
+
+def test_the_classifier_scores_a_table_with_its_temperature():
+    table, _, _ = sentiment.read_reviews(b"id,review\n1,the film is good\n2,\n3,not good\n")
+    done = []
+    scored = sentiment.SentimentClassifier(FakePredictor(), VOCABULARY, ENTRY).score_table(table, "review", done.append)
+    expected = sentiment.score_table(FakePredictor(), VOCABULARY, table, "review", temperature=0.8)
+    pd.testing.assert_frame_equal(scored.table, expected.table)
+    assert (scored.scored, scored.skipped, scored.blank) == (2, 1, 1) and done[-1] == 1.0
+
+
+def test_the_gauge_marks_the_probability_and_the_decision_line():
+    spec = sentiment.gauge_chart(0.73).to_dict()
+    assert len(spec["layer"]) == 3 and spec["layer"][1]["mark"]["color"] == "#2e9e5b"
+    assert sentiment.gauge_chart(0.2).to_dict()["layer"][1]["mark"]["color"] == "#d64545"
+    datasets = list(spec["datasets"].values())
+    assert [{"probability": 0.73, "label": "positive"}] in datasets and [{"x": 0.5}] in datasets
+
+
+def test_highlights_shade_words_by_their_share_and_show_markup_as_typed():
+    markup = sentiment.highlighted_html([("**great**", 0.4), ("<b>film</b>", None), ("[bad](x)", -0.2), ("$x$", 0.0)])
+    assert markup.startswith('<div style="line-height: 1.9">') and markup.endswith("</div>")
+    assert 'title="+0.4000" style="background: rgba(46,158,91,0.80)' in markup
+    assert 'title="-0.2000" style="background: rgba(214,69,69,0.46)' in markup
+    assert "<b>" not in markup and "&lt;b&gt;film&lt;/b&gt;" in markup
+    assert not any(character in markup for character in "*[]$")
