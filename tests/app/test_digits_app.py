@@ -6,9 +6,6 @@ custom component that AppTest cannot drive, so tests/e2e draws on it in a real b
 """
 
 import io
-import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -94,28 +91,3 @@ def test_bad_uploads_get_a_clear_message(name):
     assert not app.exception
     assert any(message in warning.value for warning in app.warning), [w.value for w in app.warning]
     assert not app.metric
-
-
-LIGHT_SERVING_SCRIPT = """
-import json, sys
-from streamlit.testing.v1 import AppTest
-app = AppTest.from_file({entry!r}, default_timeout=60)
-app.run()
-app.switch_page("pages/digits.py")
-app.run()
-app.radio(key="digits_input").set_value("MNIST test samples").run()
-for format_name in ("tflite", "tflite_int8", "onnx"):
-    app.selectbox(key="digits_format").set_value(format_name).run()
-print(json.dumps({{"tensorflow_imported": "tensorflow" in sys.modules, "prediction": app.metric[0].value,
-                  "exceptions": len(app.exception)}}))
-"""
-
-
-def test_serving_with_tflite_or_onnx_never_imports_tensorflow():
-    completed = subprocess.run(
-        [sys.executable, "-c", LIGHT_SERVING_SCRIPT.format(entry=ENTRY)],
-        capture_output=True, text=True, timeout=300, cwd=paths.REPO_ROOT,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert result == {"tensorflow_imported": False, "prediction": "0", "exceptions": 0}

@@ -171,34 +171,3 @@ def test_ambiguous_dates_offer_a_choice_that_decides_the_reading():
     choice.set_value(choice.options[1]).run()
     assert not app.exception
     assert not any("2013-01-12" in error.value for error in app.error) and app.error
-
-
-LIGHT_SERVING_SCRIPT = """
-import json, sys
-from streamlit.testing.v1 import AppTest
-app = AppTest.from_file({entry!r}, default_timeout=120)
-app.run()
-app.switch_page("pages/forecast.py")
-app.run()
-values = []
-for format_name in ("tflite", "tflite_int8", "onnx"):
-    app.selectbox(key="forecast_format").set_value(format_name).run()
-    values.append(app.metric[0].value)
-app.radio(key="forecast_source").set_value("Upload a CSV").run()
-app.file_uploader(key="forecast_upload").set_value(("s.csv", open({sample!r}, "rb").read(), "text/csv")).run()
-print(json.dumps({{"tensorflow_imported": "tensorflow" in sys.modules, "forecasts": len(values) + len(app.metric),
-                  "exceptions": len(app.exception)}}))
-"""
-
-
-def test_serving_with_tflite_or_onnx_never_imports_tensorflow():
-    import subprocess
-    import sys
-
-    completed = subprocess.run(
-        [sys.executable, "-c", LIGHT_SERVING_SCRIPT.format(entry=ENTRY, sample=str(SAMPLE))],
-        capture_output=True, text=True, timeout=300, cwd=paths.REPO_ROOT,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert result == {"tensorflow_imported": False, "forecasts": 4, "exceptions": 0}

@@ -6,9 +6,6 @@ Seams used: the settings form (digit ``gan_digit``, seed ``gan_seed``, grid size
 accessor for st.image): each sample is one image element whose caption is the classifier's verdict.
 """
 
-import json
-import subprocess
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -86,7 +83,6 @@ def test_a_bad_address_gets_a_warning_and_the_defaults():
     assert app.selectbox(key="gan_digit").value == "any" and len(images(app)) == 4 * 4 + 1
 
 
-
 @pytest.mark.parametrize("query", [
     {"digit": "²"}, {"seed": "²"}, {"size": "²"}, {"seed": "1" + "0" * 5000}, {"seed": "٤٢"},
     {"digit": "7", "seed": str(2**31), "size": "3"},
@@ -118,25 +114,3 @@ def test_the_latent_walk_follows_its_widgets():
     strip = images(app)[-1].caption
     assert strip.startswith("Seed 10 → seed 20, digit 4.")
     assert len(strip.split("reads:")[1].split()) == 5
-
-
-LIGHT_SERVING_SCRIPT = """
-import json, sys
-from streamlit.testing.v1 import AppTest
-app = AppTest.from_file({entry!r}, default_timeout=120)
-app.run()
-app.switch_page("pages/gan.py")
-app.run()
-for format_name in ("tflite", "tflite_int8", "onnx"):
-    app.selectbox(key="gan_format").set_value(format_name).run()
-print(json.dumps({{"tensorflow_imported": "tensorflow" in sys.modules, "exceptions": len(app.exception)}}))
-"""
-
-
-def test_the_page_never_imports_tensorflow_unless_savedmodel_is_picked():
-    completed = subprocess.run(
-        [sys.executable, "-c", LIGHT_SERVING_SCRIPT.format(entry=ENTRY)],
-        capture_output=True, text=True, timeout=300, cwd=paths.REPO_ROOT,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    assert json.loads(completed.stdout.strip().splitlines()[-1]) == {"tensorflow_imported": False, "exceptions": 0}

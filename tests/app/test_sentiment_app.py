@@ -7,9 +7,6 @@ the format picker (``sentiment_format``), the CSV uploader (``sentiment_csv``) a
 
 import csv
 import io
-import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -163,29 +160,3 @@ def test_the_scored_csv_download_neutralises_formulas_and_says_so(downloads):
     assert list(written.columns) == ["'=id", "review", "label", "probability_positive_calibrated", "note"]
     assert written["review"].tolist() == ["'" + cell for cell in FORMULAS]
     assert set(written["label"]) <= {"positive", "negative"}
-
-
-LIGHT_SERVING_SCRIPT = """
-import json, sys
-from streamlit.testing.v1 import AppTest
-app = AppTest.from_file({entry!r}, default_timeout=90)
-app.run()
-app.switch_page("pages/sentiment.py")
-app.run()
-app.text_area(key="sentiment_text").set_value("not good at all").run()
-for format_name in {formats!r}:
-    app.selectbox(key="sentiment_format").set_value(format_name).run()
-print(json.dumps({{"tensorflow_imported": "tensorflow" in sys.modules, "label": app.metric[0].value,
-                  "exceptions": len(app.exception)}}))
-"""
-
-
-def test_serving_with_tflite_or_onnx_never_imports_tensorflow():
-    light = [name for name in FORMATS if name != "savedmodel"]
-    completed = subprocess.run(
-        [sys.executable, "-c", LIGHT_SERVING_SCRIPT.format(entry=ENTRY, formats=light)],
-        capture_output=True, text=True, timeout=300, cwd=paths.REPO_ROOT,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    assert json.loads(completed.stdout.strip().splitlines()[-1]) == {
-        "tensorflow_imported": False, "label": "Negative", "exceptions": 0}
