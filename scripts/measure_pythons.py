@@ -19,20 +19,16 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from appdriver.server import free_port, wait_for_health  # noqa: E402
+from appdriver.server import free_port, wait_for_health
+from showcase.paths import REPO_ROOT
 
 IMPORT = ("import time; start = time.perf_counter(); import streamlit, numpy, pandas, onnxruntime, PIL; "
           "import ai_edge_litert.interpreter; print(time.perf_counter() - start)")
 PREDICT = """
 import json, sys, time, numpy as np
-sys.path.insert(0, {root!r})
 from showcase import runtime
 result = {{}}
 for model, format_name, shape in (("flowers", "tflite", (1, 224, 224, 3)), ("digits", "onnx", (1, 28, 28, 1))):
@@ -52,7 +48,6 @@ FIRST_PAGES = """
 import sys, time
 start = time.perf_counter()
 from streamlit.testing.v1 import AppTest
-sys.path.insert(0, {root!r})
 from showcase.tasks import flowers
 app = AppTest.from_file({root!r} + "/app/streamlit_app.py", default_timeout=120)
 app.run()

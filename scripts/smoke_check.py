@@ -19,11 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from showcase import manifest as manifest_lib  # noqa: E402
-from showcase import runtime  # noqa: E402
+from showcase import manifest as manifest_lib
+from showcase import paths, runtime
 from showcase.formats import SAVEDMODEL
 
 BATCH = 2
@@ -84,7 +81,7 @@ def compare_predictions(path: Path) -> list[str]:
 def open_page(name: str):
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(REPO_ROOT / "app" / "streamlit_app.py"), default_timeout=180)
+    app = AppTest.from_file(str(paths.REPO_ROOT / "app" / "streamlit_app.py"), default_timeout=180)
     app.run()
     if name != "home":
         app.switch_page(f"pages/{name}.py")
