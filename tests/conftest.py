@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from showcase import paths
+from showcase.formats import SAVEDMODEL
 
 
 def shared_file_or_skip(relative_path: str):
@@ -23,6 +24,14 @@ def mnist_test():
     """The full MNIST test set as (images uint8 (10000, 28, 28), labels)."""
     with np.load(shared_file_or_skip("data/mnist.npz")) as data:
         return data["x_test"], data["y_test"]
+
+
+def pytest_collection_modifyitems(items):
+    # A test run in the SavedModel format loads it with TensorFlow.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and SAVEDMODEL in callspec.params.values():
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
