@@ -6,6 +6,9 @@ import pytest
 from showcase import runtime
 from showcase.export import VARIANT_FILES, export_all, export_variants
 
+# Every test here builds and exports a Keras model, with TensorFlow.
+pytestmark = pytest.mark.slow
+
 # How far each variant may stray from the Keras model's probabilities on this tiny, untrained model (int8 variants
 # quantize activations per batch from their observed range: a few hundredths is expected).
 VARIANT_TOLERANCES = {"tflite_fp16": 1e-2, "tflite_dynamic": 0.1, "onnx_int8": 0.1}
