@@ -268,7 +268,7 @@ def main() -> None:
             "lookback": fc.LOOKBACK, "horizon": fc.HORIZON, "quantiles": list(fc.QUANTILES),
             "evaluation_horizons": list(fc.EVALUATION_HORIZONS), "tickers": list(fc.TICKERS),
             "split": {"train_targets_through": str(fc.TRAIN_END.date()), "validation_targets": "2011",
-                      "test_targets_from": "2012-01-01"},
+                      "test_targets_from": fc.TEST_START.date().isoformat()},
             "scaler": scaler.to_dict(),
             "interval_multiplier_per_horizon": [round(float(m), 4) for m in multiplier],
             "uncalibrated_test_values": raw_values,

@@ -350,7 +350,7 @@ def evaluation_arrays(entry: dict[str, Any]) -> dict[str, np.ndarray]:
 
 def evaluation_score(outputs: np.ndarray, arrays: dict[str, np.ndarray]) -> float:
     """The share of generated digits that the Digits model (TFLite) reads as the digit asked for."""
-    reader = runtime.load("digits", TFLITE)
+    reader = runtime.load("digits", READER_FORMAT)
     return evaluation.accuracy(evaluation.predict_in_batches(reader, outputs.astype(np.float32)), arrays)
 
 
