@@ -326,11 +326,6 @@ def csv_download_button(label: str, table: pd.DataFrame, file_name: str, key: st
     st.caption(csvfiles.SAFE_DOWNLOAD_NOTE)
 
 
-def timed_predict(predictor: runtime.Predictor, batch: np.ndarray) -> tuple[np.ndarray, float]:
-    """Run one prediction; return the output and its wall-clock latency in milliseconds."""
-    return runtime.timed_predict(predictor, batch)
-
-
 def latency_caption(milliseconds: float, format_name: str) -> None:
     st.caption(f"This prediction took **{milliseconds:.2f} ms** with {FORMAT_LABELS[format_name]}.")
 
