@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO
 
 from showcase import paths
@@ -42,10 +42,11 @@ def app_command(port: int, python: str = sys.executable, options: Sequence[str] 
 
 
 def start_app(port: int, output: IO | int = subprocess.DEVNULL, python: str = sys.executable,
-              options: Sequence[str] = ()) -> subprocess.Popen:
-    """Start the app's server from the repository root; its stdout and stderr both go to ``output``."""
+              options: Sequence[str] = (), env: Mapping[str, str] | None = None) -> subprocess.Popen:
+    """Start the app's server from the repository root; its stdout and stderr both go to ``output``. ``env``
+    (default: this process's environment) is the server's environment."""
     return subprocess.Popen(app_command(port, python, options), cwd=paths.REPO_ROOT, stdout=output,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, env=env)
 
 
 def stop_app(server: subprocess.Popen) -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create a virtual environment (once) and install a requirements set into it from its lock, which pins every
 # package with its hashes (requirements.txt -> requirements.lock; scripts/lock.sh writes the locks).
-# Usage: bash scripts/install.sh requirements.txt|requirements-dev.txt|app/requirements.txt
+# Usage: bash scripts/install.sh requirements.txt|requirements-dev.txt|requirements-ray.txt|app/requirements.txt
 #        bash scripts/install.sh --which-python   (prints the interpreter a new environment would get)
 #   PYTHON=/path/to/python3.x   the interpreter for a new environment (default: the newest supported one found)
 #   VENV=dir                    the environment (default: .venv)

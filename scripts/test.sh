@@ -6,10 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: Chromium for the browser tests, Fashion-MNIST for the anomaly model's evaluation data.
+# Debian packages: Chromium for the browser tests, Fashion-MNIST for the anomaly model's evaluation data,
+# HAProxy in front of two app replicas (tests/e2e/test_haproxy_browser.py), wrk for the API's load test.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v wrk >/dev/null || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -17,7 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-bash scripts/install.sh requirements-dev.txt
+# The dev set plus Ray Serve, whose integration test runs the API on it (tests/integration).
+bash scripts/install.sh requirements-ray.txt
 status=0
 "${VENV:-.venv}/bin/python" -m pytest "$@" || status=$?
 if [ $# -eq 0 ] && [ "${SMOKE_VERSIONS:-on}" != off ]; then

@@ -30,7 +30,8 @@ def pins(path, allow_includes=False) -> dict[str, str]:
 
 
 def normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name.strip().lower())
+    """The name as pip compares it: lower case, runs of -_. as one dash, extras (``ray[serve]``) left out."""
+    return re.sub(r"[-_.]+", "-", name.split("[", 1)[0].strip().lower())
 
 
 def test_the_hosted_set_leaves_tensorflow_and_keras_out():
@@ -59,7 +60,7 @@ def test_the_dockerfile_installs_the_hosted_set_only():
 
 # The locks: one per requirements set, every package pinned with hashes, written by scripts/lock.sh.
 SETS_AND_LOCKS = [("requirements.txt", "requirements.lock"), ("requirements-dev.txt", "requirements-dev.lock"),
-                  ("app/requirements.txt", "app/requirements.lock")]
+                  ("app/requirements.txt", "app/requirements.lock"), ("requirements-ray.txt", "requirements-ray.lock")]
 
 
 def locked(path) -> dict[str, str]:
