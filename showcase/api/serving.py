@@ -270,7 +270,7 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise ApiError(400, "The request body is empty; send JSON such as {\"instances\": [...]}.")
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        return json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise ApiError(400, "The request body is not UTF-8 text; send JSON.") from None
     except RecursionError:
