@@ -73,8 +73,8 @@ with single:
         st.subheader("Which words drove it")
         st.caption("The model's score is an average over the review's words and word pairs, so it splits into "
                    "one share per word: each word and pair is scored alone with "
-                   f"{FORMAT_LABELS[format_name]} and its share measured against an empty input. Green words "
-                   "pushed toward positive, red toward negative; hover for the share (in calibrated logit units).")
+                   f"{FORMAT_LABELS[format_name]} and its share measured against an empty input. Blue words "
+                   "pushed toward positive, orange toward negative; hover for the share (in calibrated logit units).")
         st.markdown(sentiment.highlighted_html(result.pieces), unsafe_allow_html=True)
         if result.explanation_cut:
             st.caption(f"Highlights cover the first {sentiment.MAX_EXPLAINED_WORDS} words (one model call per word).")

@@ -521,13 +521,22 @@ class SentimentClassifier:
 
 # ## The page's gauge and word highlights
 
+# Blue and orange (Okabe & Ito) rather than green and red, so that readers with a red-green colour-vision
+# deficiency tell the two directions apart too.
+POSITIVE_RGB = (0, 114, 178)
+NEGATIVE_RGB = (213, 94, 0)
+
+
+def _hex(rgb: Sequence[int]) -> str:
+    return "#" + "".join(f"{channel:02x}" for channel in rgb)
+
 
 def gauge_chart(probability: float):
     """A 0–100% Altair bar for the probability of "positive", with the 50% decision line."""
     import altair as alt
 
     bar = pd.DataFrame({"probability": [probability], "label": ["positive"]})
-    colour = "#2e9e5b" if probability >= 0.5 else "#d64545"
+    colour = _hex(POSITIVE_RGB if probability >= 0.5 else NEGATIVE_RGB)
     track = alt.Chart(pd.DataFrame({"start": [0.0], "end": [1.0]})).mark_bar(color="#e6e9ef", size=28).encode(
         x=alt.X("start:Q", scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%", title="calibrated probability of positive")),
@@ -545,7 +554,7 @@ MARKDOWN_AS_ENTITIES = str.maketrans({character: f"&#{ord(character)};" for char
 
 
 def highlighted_html(pieces: Sequence[tuple[str, float | None]]) -> str:
-    """HTML of the review with each word shaded green (pushed toward positive) or red (toward negative).
+    """HTML of the review with each word shaded blue (pushed toward positive) or orange (toward negative).
 
     ``pieces`` are ``highlighted_pieces``; the text is escaped, so a review's markup shows as typed.
     """
@@ -557,7 +566,7 @@ def highlighted_html(pieces: Sequence[tuple[str, float | None]]) -> str:
             spans.append(escaped)
             continue
         alpha = 0.12 + 0.68 * abs(value) / strongest
-        rgb = "46,158,91" if value > 0 else "214,69,69"
+        rgb = ",".join(map(str, POSITIVE_RGB if value > 0 else NEGATIVE_RGB))
         spans.append(f'<span title="{value:+.4f}" style="background: rgba({rgb},{alpha:.2f}); '
                      f'border-radius: 3px; padding: 0 2px">{escaped}</span>')
     return '<div style="line-height: 1.9">' + " ".join(spans) + "</div>"

@@ -31,15 +31,6 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def test_home_renders_a_card_per_model():
-    app = AppTest.from_file(ENTRY, default_timeout=60)
-    app.run()
-    assert not app.exception
-    assert app.title[0].value == "TensorFlow model showcase"
-    assert any(subheader.value == "Handwritten digits" for subheader in app.subheader)
-    assert any("MNIST test" in metric.label for metric in app.metric)
-
-
 def test_digits_page_starts_with_a_prompt_not_a_prediction():
     app = open_digits_page()
     assert not app.exception

@@ -46,7 +46,7 @@ def test_typed_review_is_scored_and_explained_in_every_format(format_name):
     assert not app.exception
     assert app.metric[0].value == "Positive"
     assert any("This prediction took" in caption.value for caption in app.caption)
-    highlights = [block.value for block in app.markdown if "rgba(46,158,91" in block.value]
+    highlights = [block.value for block in app.markdown if "rgba(0,114,178" in block.value]
     assert highlights and "great," in highlights[0]
 
 

@@ -236,8 +236,8 @@ def test_the_classifier_scores_a_table_with_its_temperature():
 
 def test_the_gauge_marks_the_probability_and_the_decision_line():
     spec = sentiment.gauge_chart(0.73).to_dict()
-    assert len(spec["layer"]) == 3 and spec["layer"][1]["mark"]["color"] == "#2e9e5b"
-    assert sentiment.gauge_chart(0.2).to_dict()["layer"][1]["mark"]["color"] == "#d64545"
+    assert len(spec["layer"]) == 3 and spec["layer"][1]["mark"]["color"] == "#0072b2"
+    assert sentiment.gauge_chart(0.2).to_dict()["layer"][1]["mark"]["color"] == "#d55e00"
     datasets = list(spec["datasets"].values())
     assert [{"probability": 0.73, "label": "positive"}] in datasets and [{"x": 0.5}] in datasets
 
@@ -245,7 +245,7 @@ def test_the_gauge_marks_the_probability_and_the_decision_line():
 def test_highlights_shade_words_by_their_share_and_show_markup_as_typed():
     markup = sentiment.highlighted_html([("**great**", 0.4), ("<b>film</b>", None), ("[bad](x)", -0.2), ("$x$", 0.0)])
     assert markup.startswith('<div style="line-height: 1.9">') and markup.endswith("</div>")
-    assert 'title="+0.4000" style="background: rgba(46,158,91,0.80)' in markup
-    assert 'title="-0.2000" style="background: rgba(214,69,69,0.46)' in markup
+    assert 'title="+0.4000" style="background: rgba(0,114,178,0.80)' in markup
+    assert 'title="-0.2000" style="background: rgba(213,94,0,0.46)' in markup
     assert "<b>" not in markup and "&lt;b&gt;film&lt;/b&gt;" in markup
     assert not any(character in markup for character in "*[]$")
