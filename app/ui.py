@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from showcase import calibration, formats, paths, runtime
+from showcase import calibration, formats, model_cards, paths, runtime
 from showcase import manifest as manifest_lib
 from showcase.formats import FORMAT_LABELS, TFLITE
 from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError, read_image
@@ -357,26 +357,17 @@ def probability_chart(labels: Sequence[str], probabilities: np.ndarray, highligh
 
 
 def how_this_model_works(entry: dict[str, Any]) -> None:
-    """The shared section at the bottom of every model page, drawn from the manifest alone."""
+    """The shared section at the bottom of every model page, drawn from the manifest alone: the model's card
+    (``showcase.model_cards``, committed as ``docs/model_cards/<name>.md``), its artifacts and its calibration."""
     with st.expander("How this model works", expanded=False):
-        metrics = entry["metrics"]
-        st.markdown(f"**Data.** {entry['data']['description']} Source: {entry['data']['source']} "
-                    f"({entry['data']['license']}).")
-        st.markdown(f"**Architecture.** {entry['architecture']} {entry['parameters']:,} parameters.")
-        training = entry["training"]
-        st.markdown(
-            f"**Training.** {training['seconds'] / 60:.1f} minutes"
-            + (f", {training['epochs']} epochs" if "epochs" in training else "")
-            + f", seed {training['seed']}, on {training.get('machine', 'an unrecorded machine')}. "
-            f"Reproduce with `{training['command']}`."
-        )
-        st.markdown(f"**Held-out evaluation** on {metrics['dataset']} ({metrics['split']} split, "
-                    f"n = {metrics['n']:,}):")
-        st.dataframe(
-            pd.DataFrame({"metric": list(metrics["values"]), "value": list(metrics["values"].values())}),
-            hide_index=True,
-        )
-        per_format = metrics.get("per_format")
+        if entry["name"] in model_cards.PARTS:
+            for title, body in model_cards.sections(entry):
+                st.markdown(f"**{title}**")
+                st.markdown(body)
+        else:
+            st.markdown(f"**Data.** {entry['data']['description']} Source: {entry['data']['source']} "
+                        f"({entry['data']['license']}). **Architecture.** {entry['architecture']}")
+        per_format = entry["metrics"].get("per_format")
         rows = []
         for name, record in entry["artifacts"].items():
             row = {"format": FORMAT_LABELS.get(name, name), "size (MB)": round(record["bytes"] / 1e6, 3)}
@@ -386,11 +377,8 @@ def how_this_model_works(entry: dict[str, Any]) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         if entry.get("calibration"):
             calibration_section(entry)
-        st.caption(
-            f"Trained {entry['created']} with "
-            + ", ".join(f"{package} {version}" for package, version in entry["versions"].items())
-            + "."
-        )
+        st.caption(f"This model card is also in the repository as docs/model_cards/{entry['name']}.md, generated "
+                   "by `python -m showcase.model_cards`.")
 
 
 def calibration_section(entry: dict[str, Any]) -> None:
