@@ -225,43 +225,87 @@ def machine_caption(results: dict[str, Any]) -> str:
             + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".")
 
 
-def size_latency_chart(table: pd.DataFrame) -> alt.FacetChart:
-    """One point per format, file size against batch-1 p50 (both logarithmic), one panel per model."""
-    return (
-        alt.Chart(table)
-        .mark_point(filled=True, size=90)
-        .encode(
-            x=alt.X("size (MB):Q", scale=alt.Scale(type="log"), title="file size (MB, log)"),
-            y=alt.Y("p50 (ms):Q", scale=alt.Scale(type="log"), title="batch-1 p50 (ms, log)"),
-            color=alt.Color("format label:N", title="format", sort=list(FORMAT_LABELS.values())),
-            tooltip=["model", "format label", alt.Tooltip("size (MB):Q", format=".3f"),
-                     alt.Tooltip("p50 (ms):Q", format=".3f"), alt.Tooltip("p95 (ms):Q", format=".3f")],
-        )
-        .properties(width=190, height=170)
-        .facet(facet=alt.Facet("model:N", title=None), columns=3)
-        .resolve_scale(x="independent", y="independent")
-        .configure_legend(orient="bottom", columns=4)
-    )
+# The shapes of the overview chart's formats, in FORMAT_LABELS order: fp32 files round, smaller variants angular.
+FORMAT_SHAPES = ["circle", "square", "diamond", "triangle-up", "triangle-down", "cross", "triangle-right"]
 
 
-def quality_chart(table: pd.DataFrame) -> alt.FacetChart:
-    """Each format's ``quality change`` against SavedModel as a bar, one panel per model; red below zero."""
-    measured = table.dropna(subset=["quality change"])
-    # One scale for every model, at least ±1 point wide, so that a change of a few hundredths looks as small as it is.
-    reach = max(1.0, float(measured["quality change"].abs().max()) if not measured.empty else 1.0)
-    return (
-        alt.Chart(measured)
-        .mark_bar()
-        .encode(
-            x=alt.X("quality change:Q", title="change vs SavedModel", scale=alt.Scale(domain=[-reach, reach])),
-            y=alt.Y("format label:N", title=None, sort=list(FORMAT_LABELS.values())),
-            color=alt.condition("datum['quality change'] < 0", alt.value("#e45756"), alt.value("#4c78a8")),
-            tooltip=["model", "format label", "metric", alt.Tooltip("metric value:Q", format=".4f"),
-                     alt.Tooltip("quality change:Q", format="+.3f")],
-        )
-        .properties(width=150, height=150)
-        .facet(facet=alt.Facet("model:N", title=None), columns=3)
+def metric_reach(table: pd.DataFrame) -> float:
+    """Half the width of the metric-change scale: the largest change, but at least one point."""
+    measured = table["quality change"].dropna()
+    return max(1.0, float(measured.abs().max()) if not measured.empty else 1.0)
+
+
+def overview_chart(table: pd.DataFrame) -> alt.LayerChart:
+    """Every model × format in one chart: file size against batch-1 p50 (both logarithmic), the shape naming the
+    format, the colour the metric change against SavedModel (blue better, orange worse, on a colour-blind-safe
+    diverging scale), each model's name beside its SavedModel point."""
+    reach = metric_reach(table)
+    data = table.assign(change=table["quality change"].round(3), label=table.apply(metric_change_label, axis=1))
+    labels = list(FORMAT_LABELS.values())
+    base = alt.Chart(data).encode(
+        x=alt.X("size (MB):Q", scale=alt.Scale(type="log"), title="file size (MB, log scale)"),
+        y=alt.Y("p50 (ms):Q", scale=alt.Scale(type="log"), title="batch-1 p50 latency (ms, log scale)"),
     )
+    points = base.mark_point(filled=True, size=110, stroke="#555", strokeWidth=0.6, opacity=0.95).encode(
+        shape=alt.Shape("format label:N", title="format", sort=labels,
+                        scale=alt.Scale(domain=labels, range=FORMAT_SHAPES)),
+        color=alt.Color("change:Q", title="metric change vs SavedModel (points)",
+                        scale=alt.Scale(scheme="blueorange", reverse=True, domain=[-reach, reach], domainMid=0)),
+        tooltip=["model", alt.Tooltip("format label:N", title="format"), alt.Tooltip("size (MB):Q", format=".3f"),
+                 alt.Tooltip("p50 (ms):Q", format=".3f"), alt.Tooltip("label:N", title="metric change")],
+    )
+    names = base.transform_filter(alt.datum.format == REFERENCE_FORMAT).mark_text(
+        align="left", dx=9, dy=-8, fontSize=12, fontWeight="bold").encode(text="model:N")
+    return (points + names).properties(height=420).configure_legend(orient="bottom", direction="horizontal",
+                                                                     columns=4, labelLimit=220, titleLimit=260)
+
+
+def overview_summary(table: pd.DataFrame) -> str:
+    """Three sentences on the whole table: speed against SavedModel, size of the int8 files, metric changes."""
+    others = table[table["format"] != REFERENCE_FORMAT].dropna(subset=["faster than SavedModel (×)"])
+    fastest = others.loc[others.groupby("model")["p50 (ms)"].idxmin()]
+    winner = fastest["format label"].mode().iloc[0]
+    wins = int((fastest["format label"] == winner).sum())
+    speed = (f"Every model has a format {fastest['faster than SavedModel (×)'].min():.1f}× to "
+             f"{fastest['faster than SavedModel (×)'].max():.0f}× faster than SavedModel at batch 1, and "
+             f"{winner} is the fastest for {wins} of the {len(fastest)} models.")
+    sizes = table.pivot_table(index="model", columns="format", values="size (MB)")
+    if {FULL_INT8, FP32_TFLITE} <= set(sizes.columns):
+        share = (sizes[FULL_INT8] / sizes[FP32_TFLITE]).dropna()
+        size = (f"A full-int8 TFLite file is {share.min():.0%} ({share.idxmin()}) to {share.max():.0%} "
+                f"({share.idxmax()}) of the size of the model's fp32 TFLite file.")
+    else:
+        size = "No full-int8 file was measured beside an fp32 TFLite one."
+    changes = table.dropna(subset=["quality change"])
+    worst = changes.loc[changes["quality change"].idxmin()] if not changes.empty else None
+    if worst is None:
+        quality = "No format's metric was measured."
+    else:
+        within = int((changes["quality change"].abs() <= 0.5).sum())
+        quality = (f"{within} of the {len(changes)} measured model × format pairs keep their model's metric within "
+                   f"half a point of SavedModel's; the largest loss is {worst['format label']} on {worst['model']} "
+                   f"({metric_change_label(worst)}).")
+    return " ".join([speed, size, quality])
+
+
+def quality_heatmap(table: pd.DataFrame) -> alt.LayerChart:
+    """Each model × format's ``quality change`` against SavedModel as one cell, coloured on the overview chart's
+    scale and labelled with the change; it fits any width."""
+    measured = table.dropna(subset=["quality change"]).assign(change=lambda frame: frame["quality change"].round(2))
+    reach = metric_reach(table)
+    base = alt.Chart(measured).encode(
+        x=alt.X("format label:N", title=None, sort=list(FORMAT_LABELS.values()),
+                axis=alt.Axis(labelAngle=-35, labelLimit=140)),
+        y=alt.Y("model:N", title=None),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color("change:Q", title="points vs SavedModel", legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(scheme="blueorange", reverse=True, domain=[-reach, reach], domainMid=0)),
+        tooltip=["model", "format label", "metric", alt.Tooltip("metric value:Q", format=".4f"),
+                 alt.Tooltip("quality change:Q", format="+.3f")],
+    )
+    values = base.mark_text(fontSize=11).encode(text=alt.Text("change:Q", format="+.2f"))
+    return (cells + values).properties(height=36 * max(1, measured["model"].nunique()))
 
 
 # ---------------------------------------------------------------------------------------------------------------

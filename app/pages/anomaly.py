@@ -52,7 +52,7 @@ with right:
         detector = anomaly.AnomalyDetector(ui.predictor_or_stop("anomaly", format_name), entry)
         result = detector.score_prepared(*prepared, corruption)
         verdict, number = st.columns(2)
-        verdict.markdown("### :red[Anomaly]" if result.anomaly else "### :green[Looks like a digit]")
+        verdict.markdown("### :orange[Anomaly]" if result.anomaly else "### :blue[Looks like a digit]")
         number.metric("Anomaly score", f"{result.score:.4f}", help="Mean squared difference between the input and "
                       "its reconstruction, over the 28×28 pixels.")
         verdict.caption(f"Score {result.score / result.threshold:.2f}× the threshold.")

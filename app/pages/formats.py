@@ -21,17 +21,24 @@ if table.empty:
     st.info("No benchmark has been committed yet: run `python -m showcase.bench`, or measure below.")
 else:
     st.caption(format_report.machine_caption(committed))
-    st.subheader("In short")
-    st.markdown("\n".join(f"- {sentence}" for sentence in format_report.summary(table)))
-    st.subheader("Targets for the classifiers")
+    st.subheader("Size against speed, every model and format")
+    st.altair_chart(format_report.overview_chart(table), width="stretch")
+    st.caption("One point per model and format: further left is smaller, further down is faster (both axes "
+               "logarithmic). The shape names the format; the colour is the model's own metric against SavedModel, "
+               "blue better and orange worse, pale for no change. Each model's name sits beside its SavedModel point.")
+    st.markdown(format_report.overview_summary(table))
+    st.subheader("Quantization results against common expectations")
+    st.caption(f"Common expectations for the classifiers: a full-int8 file at most "
+               f"{format_report.INT8_MAX_SIZE_SHARE:.0%} of fp32's size for at most "
+               f"{100 * format_report.INT8_MAX_METRIC_LOSS:.0f} point of accuracy, and a format at least "
+               f"{format_report.MIN_SPEEDUP:.0f}× faster than SavedModel.")
     st.table(format_report.shown_targets(table, manifest))
-    st.subheader("Size vs batch-1 latency")
-    st.caption("One point per format; down and to the left is better. Both axes are logarithmic.")
-    st.altair_chart(format_report.size_latency_chart(table))
+    st.subheader("Per model")
+    st.markdown("\n".join(f"- {sentence}" for sentence in format_report.summary(table)))
     st.subheader("Metric change against SavedModel")
     st.caption("Each model's own metric on its fixed evaluation subset, in points (percent of the loss for the "
-               "forecast); below zero is worse.")
-    st.altair_chart(format_report.quality_chart(table))
+               "forecast); below zero (orange) is worse.")
+    st.altair_chart(format_report.quality_heatmap(table), width="stretch")
     st.subheader("Every measurement")
     st.dataframe(format_report.shown_table(table), hide_index=True, width="stretch")
     with st.expander("What the columns mean"):

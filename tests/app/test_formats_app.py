@@ -42,7 +42,8 @@ def test_the_page_shows_the_committed_benchmark():
     targets = app.table[0].value
     assert list(targets.columns) == ["measured", "met", "why / note"] and set(targets["met"]) <= {"met", "missed"}
     assert any("p50 (ms)" in names and "metric change" in names for names in column_names(app))
-    assert len(app.get("vega_lite_chart")) == 2
+    assert len(app.get("vega_lite_chart")) == 2  # the overview chart and the metric-change heat map
+    assert app.subheader[0].value == "Size against speed, every model and format"
 
 
 @pytest.mark.slow

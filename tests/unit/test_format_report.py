@@ -116,7 +116,27 @@ def test_the_machine_caption_names_when_where_and_with_what_a_benchmark_ran():
     assert format_report.machine_caption({}).startswith("Measured ? on ? (? cores), ? threads per model")
 
 
-def test_both_charts_have_one_panel_per_model():
-    for chart in (format_report.size_latency_chart(table()), format_report.quality_chart(table())):
-        spec = chart.to_dict()
-        assert spec["facet"]["field"] == "model" and spec["columns"] == 3
+def test_the_overview_chart_plots_every_model_and_format_with_the_metric_change_as_colour():
+    spec = format_report.overview_chart(table()).to_dict()
+    points, names = spec["layer"]
+    assert points["encoding"]["x"]["field"] == "size (MB)" and points["encoding"]["y"]["field"] == "p50 (ms)"
+    assert points["encoding"]["color"]["field"] == "change"
+    assert points["encoding"]["color"]["scale"]["scheme"] == "blueorange"
+    assert points["encoding"]["shape"]["field"] == "format label" and names["mark"]["type"] == "text"
+    data = next(iter(spec["datasets"].values()))
+    assert len(data) == len(table())
+
+
+def test_the_overview_summary_is_three_sentences_from_the_data():
+    text = format_report.overview_summary(table())
+    assert text.count(". ") == 2 and text.endswith(".")
+    assert "a format 2.0× to 8× faster than SavedModel" in text and "fastest for 3 of the 3 models" in text
+    assert "A full-int8 TFLite file is 28% (good) to 28% (good)" in text
+    assert "the largest loss is TFLite fp32 (LiteRT) on forecast (+2.0% pinball loss)" in text
+
+
+def test_the_metric_change_heatmap_has_a_cell_per_measured_model_and_format():
+    spec = format_report.quality_heatmap(table()).to_dict()
+    cells = spec["layer"][0]
+    assert cells["encoding"]["x"]["field"] == "format label" and cells["encoding"]["y"]["field"] == "model"
+    assert len(next(iter(spec["datasets"].values()))) == table()["quality change"].notna().sum()
