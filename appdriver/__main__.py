@@ -1,4 +1,5 @@
-"""``python -m appdriver cold-start`` or ``python -m appdriver capacity --load --uploads``: the figures as JSON.
+"""``python -m appdriver cold-start`` or ``python -m appdriver capacity --load --uploads``: the figures as JSON;
+``python -m appdriver screenshots``: the README's screenshots and GIF (``appdriver/screenshots.py``).
 
 The JSON is the last line on stdout; progress goes to stderr. ``python -m showcase.bench --app-only``, ``--load``
 and ``--uploads`` run this in a subprocess and merge its figures into ``models/benchmarks.json``.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from appdriver import loadtest, tour
+from appdriver import loadtest, screenshots, tour
 
 
 def log(line: str) -> None:
@@ -30,7 +32,12 @@ def main(argv: list[str] | None = None) -> None:
                           help="with --load: concurrent sessions per round")
     capacity.add_argument("--rounds-time-limit", type=float, default=loadtest.ROUNDS_TIME_LIMIT_S,
                           help="with --load: seconds for all the rounds together; later rounds are skipped")
+    pictures = commands.add_parser("screenshots", help="a screenshot of every page and the drawing GIF, for the README")
+    pictures.add_argument("--output", type=Path, default=screenshots.OUTPUT_DIR, help="folder for the pictures")
     args = parser.parse_args(argv)
+    if args.command == "screenshots":
+        screenshots.take_screenshots(args.output, log=log)
+        return
     if args.command == "cold-start":
         figures = tour.app_cold_start(args.timeout)
     else:

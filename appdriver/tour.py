@@ -41,7 +41,7 @@ def visit_every_page(page, port: int, server_pid: int, timeout: float) -> dict[s
             choice, button = SAMPLE_INPUTS[name]
             page.get_by_text(choice, exact=True).first.click()
             if button:
-                page.get_by_role("button", name=button).first.click()
+                page.get_by_role("button", name=button, exact=True).first.click()
             page.get_by_text(RESULT_MARKER).first.wait_for(timeout=milliseconds)
         page.wait_for_timeout(SETTLE_MS)
         resident[name] = round(server_process.memory_info().rss / 1e6, 1)

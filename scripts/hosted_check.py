@@ -29,9 +29,9 @@ def predict_on(page, name: str, timeout_ms: float) -> str:
         page.get_by_text("MNIST test samples", exact=True).first.click()
     elif name == "flowers":
         page.get_by_text("Sample gallery", exact=True).first.click()
-        page.get_by_role("button", name="daisy").first.click()
+        page.get_by_role("button", name="daisy", exact=True).first.click()
     elif name == "sentiment":
-        page.get_by_role("button", name="Rave").first.click()
+        page.get_by_role("button", name="Rave", exact=True).first.click()
     elif name == "anomaly":
         page.get_by_text("Samples", exact=True).first.click()
     proof = {"gan": "digits took", "formats": tour.PAGE_END_MARKERS["formats"]}.get(name, tour.RESULT_MARKER)

@@ -233,7 +233,7 @@ def reliability_frame(bins_before: list[dict], bins_after: list[dict]) -> "pd.Da
     return pd.DataFrame(rows)
 
 
-def reliability_chart(bins_before: list[dict], bins_after: list[dict], width: int = 560):
+def reliability_chart(bins_before: list[dict], bins_after: list[dict], width: int = 270):
     """Altair: accuracy against mean confidence per bin, before and after, the diagonal for perfect calibration,
     and a bar chart of bin counts underneath (square-root scale, so that the sparse low bins stay visible)."""
     import altair as alt

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from showcase import paths, runtime
 from showcase import manifest as manifest_lib
+from showcase import paths, runtime
 from showcase.formats import FORMAT_LABELS, TFLITE
 
 CARDS_DIR = paths.REPO_ROOT / "app" / "static" / "cards"
@@ -227,7 +227,8 @@ def anomaly_card(manifest: dict[str, Any]) -> Card:
     for row, (label, path) in enumerate(list(anomaly.sample_choices().items())[:2]):
         result = detector.score(Image.open(path))
         verdict = "anomaly" if result.anomaly else "digit"
-        verdicts.append(f"{label.split(' (')[0].lower()}: {verdict}")
+        verdicts.append(f"{'flagged as an anomaly' if result.anomaly else 'passed as a digit'} (score "
+                        f"{result.score / result.threshold:.1f} times the threshold)")
         y = 24 + row * 108
         draw.text((8, y + 24), "a digit" if row == 0 else "clothing", fill=INK, font=font(15))
         draw.text((8, y + 48), f"score {result.score / result.threshold:.1f} x", fill=INK, font=font(13))
@@ -237,8 +238,9 @@ def anomaly_card(manifest: dict[str, Any]) -> Card:
                  anomaly.picture(result.heat_map(), 100))
         for column, tile in enumerate(tiles):
             picture.paste(tile.convert("RGB"), (130 + column * 116, y))
-    return Card(picture, "An MNIST test digit and a Fashion-MNIST test image, each with the autoencoder's reconstruction "
-                "and squared-error map; " + "; ".join(verdicts) + ".", artifact_source(entry))
+    return Card(picture, "An MNIST test digit and a Fashion-MNIST test image, each with the autoencoder's "
+                f"reconstruction and squared-error map: the digit is {verdicts[0]}, the clothing {verdicts[1]}.",
+                artifact_source(entry))
 
 
 def gan_card(manifest: dict[str, Any]) -> Card:

@@ -238,15 +238,19 @@ def metric_reach(table: pd.DataFrame) -> float:
 def overview_chart(table: pd.DataFrame) -> alt.LayerChart:
     """Every model × format in one chart: file size against batch-1 p50 (both logarithmic), the shape naming the
     format, the colour the metric change against SavedModel (blue better, orange worse, on a colour-blind-safe
-    diverging scale), each model's name beside its SavedModel point."""
+    diverging scale); a thin line joins each format to its model's SavedModel point, which carries the name."""
     reach = metric_reach(table)
     data = table.assign(change=table["quality change"].round(3), label=table.apply(metric_change_label, axis=1))
+    reference = data[data["format"] == REFERENCE_FORMAT][["model", "size (MB)", "p50 (ms)"]]
+    data = data.merge(reference.rename(columns={"size (MB)": "reference size", "p50 (ms)": "reference p50"}),
+                      on="model", how="left")
     labels = list(FORMAT_LABELS.values())
-    base = alt.Chart(data).encode(
-        x=alt.X("size (MB):Q", scale=alt.Scale(type="log"), title="file size (MB, log scale)"),
-        y=alt.Y("p50 (ms):Q", scale=alt.Scale(type="log"), title="batch-1 p50 latency (ms, log scale)"),
-    )
-    points = base.mark_point(filled=True, size=110, stroke="#555", strokeWidth=0.6, opacity=0.95).encode(
+    x = alt.X("size (MB):Q", scale=alt.Scale(type="log"), title="file size (MB, log scale)")
+    y = alt.Y("p50 (ms):Q", scale=alt.Scale(type="log"), title="batch-1 p50 latency (ms, log scale)")
+    base = alt.Chart(data).encode(x=x, y=y)
+    spokes = base.mark_rule(color="#9aa5b1", strokeWidth=0.8, opacity=0.7).encode(x2="reference size:Q",
+                                                                                  y2="reference p50:Q")
+    points = base.mark_point(filled=True, size=120, stroke="#333", strokeWidth=1).encode(
         shape=alt.Shape("format label:N", title="format", sort=labels,
                         scale=alt.Scale(domain=labels, range=FORMAT_SHAPES)),
         color=alt.Color("change:Q", title="metric change vs SavedModel (points)",
@@ -255,9 +259,9 @@ def overview_chart(table: pd.DataFrame) -> alt.LayerChart:
                  alt.Tooltip("p50 (ms):Q", format=".3f"), alt.Tooltip("label:N", title="metric change")],
     )
     names = base.transform_filter(alt.datum.format == REFERENCE_FORMAT).mark_text(
-        align="left", dx=9, dy=-8, fontSize=12, fontWeight="bold").encode(text="model:N")
-    return (points + names).properties(height=420).configure_legend(orient="bottom", direction="horizontal",
-                                                                     columns=4, labelLimit=220, titleLimit=260)
+        align="left", dx=9, dy=-9, fontSize=13, fontWeight="bold").encode(text="model:N")
+    return (spokes + points + names).properties(height=440).configure_legend(
+        orient="bottom", direction="horizontal", columns=3, labelLimit=200, titleLimit=260)
 
 
 def overview_summary(table: pd.DataFrame) -> str:

@@ -317,9 +317,12 @@ def anomaly_parts(entry: dict[str, Any]) -> tuple[list[str], list[str], list[str
     n = entry["metrics"]["n"]
     kinds = {"fashion_mnist": "Fashion-MNIST test images", "gaussian_noise": "digits with Gaussian noise",
              "occlusion_blocks": "digits with occlusion blocks", "inverted": "inverted digits"}
-    metrics = [auc_row(entry, f"roc_auc_{kind}", f"ROC-AUC, test digits vs {label}") for kind, label in kinds.items()]
-    metrics.append(wilson_row("test digits flagged (false positive rate)", values["false_positive_rate_test_digits"], n))
-    groups = ["| anomalies | recall at the threshold | n | 95% Wilson interval | precision |", "|---|---:|---:|---|---:|"]
+    metrics = [auc_row(entry, f"roc_auc_{kind}", f"ROC-AUC, test digits vs {label}")
+               for kind, label in kinds.items()]
+    metrics.append(wilson_row("test digits flagged (false positive rate)",
+                              values["false_positive_rate_test_digits"], n))
+    groups = ["| anomalies | recall at the threshold | n | 95% Wilson interval | precision |",
+              "|---|---:|---:|---|---:|"]
     for kind, label in kinds.items():
         recall = values[f"recall_{kind}"]
         groups.append(f"| {label} | {percent(recall)} | {n:,} | {interval_text(*wilson_interval(recall, n))} | "
@@ -336,12 +339,12 @@ def anomaly_parts(entry: dict[str, Any]) -> tuple[list[str], list[str], list[str
 
 def gan_parts(entry: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     values, extra = entry["metrics"]["values"], entry["extra"]
+    generated, floor = values["frechet_distance_generated_vs_test"], values["frechet_distance_train_vs_test_floor"]
     per_digit_n = entry["metrics"]["n"] // 10
     metrics = [wilson_row("generated digits read as requested", values["digit_accuracy"], entry["metrics"]["n"]),
                f"| mean confidence in the requested digit | {percent(values['mean_confidence_in_requested_digit'])} "
                f"| {entry['metrics']['n']:,} | — | — |",
-               f"| Fréchet distance, generated vs test (floor: train vs test {values['frechet_distance_train_vs_test_floor']}) "
-               f"| {values['frechet_distance_generated_vs_test']} | 10,000 | — | — |"]
+               f"| Fréchet distance, generated vs test (floor: train vs test {floor}) | {generated} | 10,000 | — | — |"]
     groups = ["| digit | read as requested | n | 95% Wilson interval |", "|---|---:|---:|---|"]
     for digit, share in enumerate(extra["digit_accuracy_per_digit"]):
         groups.append(f"| {digit} | {percent(share, 1)} | {per_digit_n:,} | "
@@ -349,7 +352,7 @@ def gan_parts(entry: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     weakest = int(np.argmin(extra["digit_accuracy_per_digit"]))
     failures = [f"The hardest digit is {weakest}: {percent(extra['digit_accuracy_per_digit'][weakest], 1)} read as "
                 "requested.",
-                f"The Fréchet distance is {values['frechet_distance_generated_vs_test'] / values['frechet_distance_train_vs_test_floor']:.1f}× "
+                f"The Fréchet distance is {generated / floor:.1f}× "
                 "the floor between two sets of real digits: the samples are recognisable but not yet "
                 "indistinguishable from real ones."]
     return metrics, groups, failures

@@ -28,8 +28,9 @@ def gallery_photo():
     for row_start in range(0, len(samples), 5):
         for column, path in zip(st.columns(5), samples[row_start:row_start + 5]):
             with column:
-                st.image(Image.open(path), width="stretch")
-                if st.button(flowers.sample_label(path), key=f"flowers_sample_{path.stem}", width="stretch"):
+                label = flowers.sample_label(path)
+                st.image(Image.open(path), caption=f"a validation photo of {label}", width="stretch")
+                if st.button(label, key=f"flowers_sample_{path.stem}", width="stretch"):
                     st.session_state.flowers_sample = path.name
     return flowers.sample_photo_bytes(st.session_state.get("flowers_sample"))
 

@@ -32,11 +32,12 @@ def server_log(tmp_path_factory) -> Path:
 
 
 @contextmanager
-def running_app(log_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """A server of the app, healthy, and its address; its output goes to ``log_path``. Stopped at the end."""
+def running_app(log_path: Path, options: tuple[str, ...] = ()) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A server of the app (``options`` added to its command), healthy, and its address; its output goes to
+    ``log_path``. Stopped at the end."""
     port = app_server.free_port()
     with log_path.open("wb") as log:
-        server = app_server.start_app(port, log)
+        server = app_server.start_app(port, log, options=options)
         try:
             if not app_server.wait_for_health(port, time.perf_counter() + 60):
                 pytest.fail("the Streamlit server did not become healthy within 60 s")

@@ -118,7 +118,8 @@ def test_the_machine_caption_names_when_where_and_with_what_a_benchmark_ran():
 
 def test_the_overview_chart_plots_every_model_and_format_with_the_metric_change_as_colour():
     spec = format_report.overview_chart(table()).to_dict()
-    points, names = spec["layer"]
+    spokes, points, names = spec["layer"]
+    assert spokes["mark"]["type"] == "rule" and spokes["encoding"]["x2"]["field"] == "reference size"
     assert points["encoding"]["x"]["field"] == "size (MB)" and points["encoding"]["y"]["field"] == "p50 (ms)"
     assert points["encoding"]["color"]["field"] == "change"
     assert points["encoding"]["color"]["scale"]["scheme"] == "blueorange"
