@@ -55,7 +55,7 @@ def test_digits_route_answers_as_the_digit_classifier(api):
 
 
 def test_flowers_route_answers_as_the_flower_classifier(api):
-    entry, format_name, predictor = served("flowers")
+    entry, _, predictor = served("flowers")
     photo = flowers.sample_photos()[0].read_bytes()
     answer = api.request("POST", "/v1/tasks/flowers", photo, {"Content-Type": "image/jpeg"}).json()
     local = flowers.FlowerClassifier(predictor, entry).classify(photo)
@@ -74,7 +74,7 @@ def test_anomaly_route_uses_the_formats_threshold(api):
 
 
 def test_sentiment_routes_answer_as_the_sentiment_classifier(api):
-    entry, format_name, predictor = served("sentiment")
+    entry, _, predictor = served("sentiment")
     classifier = sentiment.SentimentClassifier(predictor, sentiment.load_vocabulary(entry), entry)
     text = "An awful, boring film. The acting was wooden."
     answer = api.request("POST", "/v1/tasks/sentiment", text.encode(), {"Content-Type": "text/plain"}).json()
@@ -87,7 +87,7 @@ def test_sentiment_routes_answer_as_the_sentiment_classifier(api):
 
 
 def test_forecast_route_answers_as_the_forecaster(api):
-    entry, format_name, predictor = served("forecast")
+    entry, _, predictor = served("forecast")
     answer = api.get("/v1/tasks/forecast?ticker=IBM&horizon=5&backtest=true").json()
     local = forecast.Forecaster(predictor, entry).forecast(forecast.builtin_series("IBM"), 5, True,
                                                            forecast.TEST_START)
