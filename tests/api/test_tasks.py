@@ -97,7 +97,7 @@ def test_forecast_route_answers_as_the_forecaster(api):
 
 
 def test_gan_route_draws_the_pages_grid(api):
-    _, format_name, predictor = served("gan")
+    _, _, predictor = served("gan")
     reader = calibration.calibrated(runtime.load("digits", gan.READER_FORMAT), manifest_lib.model_entry("digits"))
     settings = {"digit": 3, "seed": 9, "size": 2}
     local = gan.DigitGenerator(predictor, reader).generate(settings)
