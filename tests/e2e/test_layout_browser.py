@@ -30,6 +30,21 @@ UNCAPTIONED = """() => [...document.querySelectorAll('[data-testid="stImageConta
     .length"""
 CHART_WIDTHS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
     .map(chart => chart.getBoundingClientRect().width).filter(width => width > 0)"""
+# The lowest contrast ratio (WCAG 2) between a highlighted word and its shading laid over the app's background.
+LOWEST_HIGHLIGHT_CONTRAST = """() => {
+    const rgba = text => { const v = text.match(/[\\d.]+/g).map(Number); return [v[0], v[1], v[2], v[3] ?? 1]; };
+    const linear = value => (value /= 255) <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+    const luminance = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+    const page = rgba(getComputedStyle(document.querySelector('[data-testid="stApp"]')).backgroundColor);
+    const spans = [...document.querySelectorAll('[data-testid="stMarkdownContainer"] span[title]')];
+    const ratios = spans.map(span => {
+        const style = getComputedStyle(span), shade = rgba(style.backgroundColor), text = rgba(style.color);
+        const behind = [0, 1, 2].map(i => shade[3] * shade[i] + (1 - shade[3]) * page[i]);
+        const [light, dark] = [luminance(text), luminance(behind)].sort((a, b) => b - a);
+        return (light + 0.05) / (dark + 0.05);
+    });
+    return ratios.length ? Math.min(...ratios) : null;
+}"""
 # Text cut off in a Home card: an element whose content is wider than the element itself.
 CUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stVerticalBlockBorderWrapper"] p')]
     .filter(text => text.scrollWidth > text.clientWidth + 1).map(text => text.innerText)"""
@@ -83,6 +98,7 @@ def test_every_page_fits_a_phone_and_captions_its_images(phone, app_url, save_sc
     else:
         open_page(phone, app_url, name)
     if name == "sentiment":
+        assert_highlights_keep_their_contrast(phone)
         # The model card's tables and the reliability diagrams must fit too (the same on every model page).
         phone.get_by_test_id("stExpander").get_by_text("How this model works").click()
         phone.get_by_text("Known failure modes (measured)").wait_for()
@@ -96,6 +112,11 @@ def test_every_page_fits_a_phone_and_captions_its_images(phone, app_url, save_sc
         assert_home_labels_are_whole(phone)
     if name == "formats":
         assert_charts_widen_with_the_viewport(phone, widths[0])
+
+
+def assert_highlights_keep_their_contrast(page) -> None:
+    lowest = page.evaluate(LOWEST_HIGHLIGHT_CONTRAST)
+    assert lowest is not None and lowest >= 3.0, f"a highlighted word has a contrast ratio of {lowest:.2f}"
 
 
 def assert_home_labels_are_whole(page) -> None:
