@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import time
 
 import numpy as np
 
@@ -69,13 +70,23 @@ def test_prometheus_metrics_count_requests_latency_in_flight_and_load_time(restr
     assert load and float(load[0].split()[-1]) > 0
 
 
+def log_records(log_path, path: str, count: int, timeout: float = 10.0) -> list[dict]:
+    """The log's records for ``path``, once ``count`` are there: a line is written after its response is sent."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+        mine = [record for record in records if record["path"] == path]
+        if len(mine) >= count or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.05)
+
+
 def test_one_json_log_line_per_request(restricted, restricted_log):
     path = "/v1/models/gan/versions/1/metadata"
     for _ in range(3):
         assert restricted.get(path).status == 200
     assert without_key(restricted).get(path).status == 401
-    records = [json.loads(line) for line in restricted_log.read_text().splitlines() if line.startswith("{")]
-    mine = [record for record in records if record["path"] == path]
+    mine = log_records(restricted_log, path, count=4)
     assert [record["status"] for record in mine] == [200, 200, 200, 401]
     assert {"time", "request_id", "method", "ms", "model", "format", "client"} <= set(mine[0])
     assert mine[0]["model"] == "gan"
