@@ -1,8 +1,9 @@
-"""``python -m appdriver cold-start`` or ``python -m appdriver capacity --load --uploads``: the figures as JSON;
-``python -m appdriver screenshots``: the README's screenshots and GIF (``appdriver/screenshots.py``).
+"""``python -m appdriver cold-start``, ``python -m appdriver capacity --load --uploads`` or ``python -m appdriver
+api-load``: the figures as JSON; ``python -m appdriver screenshots``: the README's screenshots and GIF
+(``appdriver/screenshots.py``).
 
 The JSON is the last line on stdout; progress goes to stderr. ``python -m showcase.bench --app-only``, ``--load``
-and ``--uploads`` run this in a subprocess and merge its figures into ``models/benchmarks.json``.
+``--uploads`` and ``--api`` run this in a subprocess and merge its figures into ``models/benchmarks.json``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from appdriver import loadtest, screenshots, tour
+from appdriver import apiload, loadtest, screenshots, tour
 
 
 def log(line: str) -> None:
@@ -34,12 +35,24 @@ def main(argv: list[str] | None = None) -> None:
                           help="with --load: seconds for all the rounds together; later rounds are skipped")
     pictures = commands.add_parser("screenshots", help="a screenshot of every page and the drawing GIF, for the README")
     pictures.add_argument("--output", type=Path, default=screenshots.OUTPUT_DIR, help="folder for the pictures")
+    api_load = commands.add_parser("api-load", help="the prediction API's load test with wrk (appdriver.apiload)")
+    api_load.add_argument("--paths", nargs="*", default=list(apiload.PATHS), choices=apiload.PATHS)
+    api_load.add_argument("--models", nargs="*", default=list(apiload.MODELS))
+    api_load.add_argument("--concurrency", type=int, nargs="*", default=list(apiload.CONCURRENCIES))
+    api_load.add_argument("--duration", type=float, default=apiload.DURATION_S, help="seconds per wrk run at most")
+    api_load.add_argument("--max-requests", type=int, default=apiload.MAX_REQUESTS, help="requests per run at most")
     args = parser.parse_args(argv)
     if args.command == "screenshots":
         screenshots.take_screenshots(args.output, log=log)
         return
     if args.command == "cold-start":
         figures = tour.app_cold_start(args.timeout)
+    elif args.command == "api-load":
+        try:
+            figures = {"api_load": apiload.measure_api_load(args.paths, args.models, args.concurrency, args.duration,
+                                                            args.max_requests, log=log)}
+        except apiload.LoadTestUnavailable as reason:
+            sys.exit(f"The API load test cannot run: {reason}.")
     else:
         try:
             figures = loadtest.measure_capacity(args.load, args.uploads, args.sessions or loadtest.SESSION_COUNTS,

@@ -5,6 +5,7 @@
     python -m showcase.bench --skip-app           # models only
     python -m showcase.bench --app-only           # re-measure the app's cold start and memory, keep the rest
     python -m showcase.bench --load               # browser load test and upload memory (appdriver.loadtest)
+    python -m showcase.bench --api                # the prediction API's load test with wrk (appdriver.apiload)
 
 Formats are the committed serving formats and the Formats page's variants (TFLite fp16, dynamic-range
 int8, ONNX int8), which are built into the cache first (``showcase.variants``). Each model × format is
@@ -319,7 +320,7 @@ def measure_app() -> dict[str, Any]:
 
 
 # Keys of benchmarks.json written by `--load` (appdriver.loadtest), kept when the models are re-measured.
-LOAD_KEYS = ("load", "upload_memory")
+LOAD_KEYS = ("load", "upload_memory", "api_load")
 
 
 def measure_capacity(load: bool, sessions: list[int] | None, uploads: bool,
@@ -377,11 +378,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds-time-limit", type=float,
                         help="with --load: seconds for all the rounds together (default 360); later rounds are skipped")
     parser.add_argument("--uploads", action="store_true", help="only the upload-memory measurement")
+    parser.add_argument("--api", action="store_true",
+                        help="only the API's load test (uvicorn 1 and 2 workers, Ray Serve; appdriver.apiload)")
+    parser.add_argument("--api-duration", type=float, help="with --api: seconds per wrk run (default 5)")
     args = parser.parse_args(argv)
     if args.measure_one:
         print(json.dumps(measure(*args.measure_one, runs=args.runs, time_limit=args.time_limit)))
         return
-    if args.load or args.uploads:
+    if args.api:
+        arguments = ["api-load"] + (["--duration", str(args.api_duration)] if args.api_duration else [])
+        api_load = run_appdriver(*arguments)
+        results = json.loads(args.output.read_text()) if args.output.exists() else {"models": {}}
+        results.update(api_load)
+    elif args.load or args.uploads:
         capacity = measure_capacity(args.load, args.sessions, not args.skip_uploads or args.uploads,
                                     args.rounds_time_limit)
         # Read only now, so that whatever else was written to the file meanwhile is kept.

@@ -575,3 +575,60 @@ def capacity_markdown(benchmarks: dict[str, Any]) -> str:
         reason = f" — {check['why / note']}" if check["why / note"] else ""
         lines.append(f"- {check['target']}: {verdict}, {check['measured']}{reason}")
     return "\n".join(lines) + "\n"
+
+
+# The prediction API's load test (``python -m showcase.bench --api``, appdriver.apiload).
+API_TARGET_MODEL = "digits"
+API_TARGET_CONCURRENCY = 32
+API_TARGET_REQUESTS_PER_SECOND = 400
+API_PATH_LABELS = {"uvicorn_1_worker": "uvicorn, 1 worker", "uvicorn_2_workers": "uvicorn, 2 workers",
+                   "ray_serve_2_replicas": "Ray Serve, 2 replicas"}
+
+
+def api_load_rows(benchmarks: dict[str, Any]) -> pd.DataFrame:
+    """One row per serving path × model × concurrency of the API's load test."""
+    records = []
+    for path_name, by_model in benchmarks.get("api_load", {}).get("paths", {}).items():
+        for model_name, runs in by_model.items():
+            if not isinstance(runs, dict):
+                continue
+            for key, figures in runs.items():
+                records.append({
+                    "serving": API_PATH_LABELS.get(path_name, path_name), "model": model_name,
+                    "concurrency": int(key.lstrip("c")), "req/s": figures["requests_per_second"],
+                    "p50 (ms)": figures["p50_ms"], "p95 (ms)": figures["p95_ms"], "p99 (ms)": figures["p99_ms"],
+                    "errors": figures["errors"], "requests": figures["requests"],
+                    "at the request cap": figures.get("capped", False),
+                })
+    return pd.DataFrame(records)
+
+
+def api_load_sentences(benchmarks: dict[str, Any]) -> list[str]:
+    """The target (digits at concurrency 32 through uvicorn, 0 errors), Ray Serve's overhead, the conditions."""
+    load = benchmarks.get("api_load")
+    if not load:
+        return []
+    sentences = []
+    key = f"c{API_TARGET_CONCURRENCY}"
+    for path_name in ("uvicorn_1_worker", "uvicorn_2_workers"):
+        figures = load["paths"].get(path_name, {}).get(API_TARGET_MODEL, {}).get(key)
+        if figures:
+            met = figures["requests_per_second"] >= API_TARGET_REQUESTS_PER_SECOND and figures["errors"] == 0
+            sentences.append(
+                f"Target {API_TARGET_MODEL} ≥ {API_TARGET_REQUESTS_PER_SECOND} req/s at concurrency "
+                f"{API_TARGET_CONCURRENCY} with 0 errors, {API_PATH_LABELS[path_name]}: "
+                f"{figures['requests_per_second']:.0f} req/s, {figures['errors']} errors — "
+                f"{'met' if met else 'not met'}.")
+    ratio = load.get("ray_serve_vs_uvicorn_2_workers", {}).get(f"{API_TARGET_MODEL}_{key}")
+    if ratio:
+        sentences.append(
+            f"Ray Serve (2 replicas) against uvicorn (2 workers), {API_TARGET_MODEL} at concurrency "
+            f"{API_TARGET_CONCURRENCY}: {ratio['throughput_ratio']:.2f}× the requests per second, "
+            f"{ratio['p95_ratio']:.2f}× the p95 latency.")
+    settings = load.get("settings", {})
+    sentences.append(
+        f"Measured {load.get('created', '?')[:16].replace('T', ' ')} UTC with {settings.get('tool', '?')} on "
+        f"loopback, the client on the same {settings.get('cores', '?')} cores as the server, at most "
+        f"{settings.get('max_requests', '?')} requests and {settings.get('duration_s', '?')} s per run, one "
+        "instance per request; the machine was shared with other work, so the figures are noisy.")
+    return sentences

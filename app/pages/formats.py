@@ -143,3 +143,22 @@ st.dataframe(capacity_checks, hide_index=True, width="stretch",
              column_config={"met": st.column_config.CheckboxColumn("met")})
 for sentence in format_report.missed_targets(capacity_checks):
     st.warning(sentence, icon=":material/warning:")
+
+
+def api_load_section() -> None:
+    st.subheader("The prediction API under load")
+    st.write(
+        "`python -m showcase.bench --api` sends the same `:predict` request to the REST API with wrk, at 1, 8 "
+        "and 32 concurrent connections, through uvicorn with 1 and 2 workers and through Ray Serve with 2 "
+        "replicas (docs/deploy.md)."
+    )
+    figures = format_report.api_load_rows(committed)
+    if figures.empty:
+        st.info("The API's load test has not been committed yet: run `python -m showcase.bench --api`.")
+        return
+    for sentence in format_report.api_load_sentences(committed):
+        st.caption(sentence)
+    st.dataframe(figures, hide_index=True, width="stretch")
+
+
+api_load_section()
