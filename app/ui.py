@@ -6,6 +6,7 @@ Pages stay thin: they read inputs, call the ``showcase`` package and hand the re
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -22,6 +23,9 @@ from showcase.imaging import ACCEPTED_EXTENSIONS, ImageInputError, read_image
 from showcase.tasks.digits import EmptyImageError
 
 DEFAULT_FORMAT = TFLITE
+# The format picker's extra choice when SHOWCASE_API_URL names a prediction API (showcase.api): the model runs
+# there, in the API's default format, and this server only sends it the batch.
+REST_API = "rest_api"
 
 
 def _use_the_entry_scripts_navigation() -> None:
@@ -89,12 +93,61 @@ def load_predictor(model_name: str, format_name: str) -> runtime.Predictor:
     return runtime.load(model_name, format_name)
 
 
+def api_url() -> str | None:
+    """The prediction API this app may use as its backend (``SHOWCASE_API_URL``), or None."""
+    from showcase.api.client import URL_VARIABLE
+
+    return os.environ.get(URL_VARIABLE, "").strip() or None
+
+
+@st.cache_resource(show_spinner="Connecting to the prediction API…")
+def load_remote_predictor(model_name: str, url: str):
+    """A ``showcase.api.RestPredictor`` shared by every session: each thread keeps its own connection."""
+    from showcase.api.client import RestPredictor
+
+    return RestPredictor(url, model_name, api_key=os.environ.get("SHOWCASE_API_KEY") or None)
+
+
+class StoppingRemotePredictor:
+    """A remote predictor whose failure (the API down, or refusing) is a message on the page, not a traceback."""
+
+    def __init__(self, remote):
+        self.remote = remote
+        self.format_name = remote.format_name
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        from showcase.api.client import RemoteError
+
+        try:
+            return self.remote.predict(batch)
+        except RemoteError as error:
+            st.error(str(error), icon=":material/cloud_off:")
+            st.stop()
+
+
+def remote_predictor_or_stop(model_name: str) -> StoppingRemotePredictor:
+    from showcase.api.client import RemoteError
+
+    url = api_url()
+    if url is None:
+        st.error("The REST API is offered only while SHOWCASE_API_URL names one.")
+        st.stop()
+    try:
+        return StoppingRemotePredictor(load_remote_predictor(model_name, url))
+    except (RemoteError, ValueError) as error:
+        st.error(str(error), icon=":material/cloud_off:")
+        st.stop()
+
+
 def predictor_or_stop(model_name: str, format_name: str) -> runtime.Predictor:
     """The shared predictor of one model and format; a classifier's returns calibrated probabilities.
 
     The temperature comes from the model's manifest entry (``showcase.calibration``), so every page, the
-    sentiment CSV and the GAN page's "read as" show the same calibrated confidences in every format.
+    sentiment CSV and the GAN page's "read as" show the same calibrated confidences in every format. Through
+    the REST API they are those of the format the API serves.
     """
+    if format_name == REST_API:
+        return calibration.calibrated(remote_predictor_or_stop(model_name), manifest()["models"].get(model_name))
     if not formats.runtime_installed(format_name):
         st.error(f"The {model_name} model cannot run here: {formats.unavailable_reason(format_name, environ={})}")
         st.stop()
@@ -139,13 +192,25 @@ def offered_formats_or_stop(entry: dict[str, Any]) -> list[str]:
     return offered
 
 
+def format_label(format_name: str) -> str:
+    """A format's name in a sentence; the REST API's names the API."""
+    if format_name == REST_API:
+        return f"the REST API at {api_url()}"
+    return FORMAT_LABELS[format_name]
+
+
 def format_selector(entry: dict[str, Any], key: str) -> str:
-    """A select box over the model's serving formats that this server offers, defaulting to the fastest one."""
+    """A select box over the model's serving formats that this server offers, defaulting to the fastest one; plus
+    "REST API" while ``SHOWCASE_API_URL`` names a prediction API."""
     options = offered_formats_or_stop(entry)
     latencies = measured_latencies(entry)
     default = default_format(entry)
+    if api_url():
+        options = [*options, REST_API]
 
     def label(name: str) -> str:
+        if name == REST_API:
+            return f"REST API · {api_url()}"
         text = f"{FORMAT_LABELS[name]} · {entry['artifacts'][name]['bytes'] / 1e6:.2f} MB"
         if name in latencies:
             text += f" · p50 {latencies[name]:.2f} ms" + (" (fastest)" if name == default else "")
@@ -327,7 +392,7 @@ def csv_download_button(label: str, table: pd.DataFrame, file_name: str, key: st
 
 
 def latency_caption(milliseconds: float, format_name: str) -> None:
-    st.caption(f"This prediction took **{milliseconds:.2f} ms** with {FORMAT_LABELS[format_name]}.")
+    st.caption(f"This prediction took **{milliseconds:.2f} ms** with {format_label(format_name)}.")
 
 
 def what_the_model_saw(picture: Image.Image, caption: str, milliseconds: float, format_name: str) -> None:

@@ -3,7 +3,7 @@
 import streamlit as st
 import ui
 
-from showcase import format_report, live_benchmark
+from showcase import format_report, live_benchmark, runtime
 from showcase.formats import FORMAT_LABELS, offered_formats, unavailable_formats
 
 st.title("Formats compared")
@@ -161,4 +161,29 @@ def api_load_section() -> None:
     st.dataframe(figures, hide_index=True, width="stretch")
 
 
+def network_hop_section() -> None:
+    """In-process against the REST API (``SHOWCASE_API_URL``), the same format, measured on a click."""
+    from showcase.api.client import network_hop
+
+    st.subheader("The network hop: in this process against the REST API")
+    st.write(f"This app may use the prediction API at {ui.api_url()} as its backend (\"REST API\" in each page's "
+             f"format picker). The button predicts one example {HOP_RUNS} times per model here and as many times "
+             "through the API, in the format the API serves, and shows what the hop costs.")
+    if not st.button("Measure the network hop", key="formats_network_hop"):
+        return
+    rows = []
+    with st.spinner("Measuring…"):
+        for name in HOP_MODELS:
+            entry = manifest["models"].get(name)
+            if entry is not None:
+                remote = ui.remote_predictor_or_stop(name)
+                local = ui.load_predictor(name, remote.format_name)
+                rows.append(network_hop(name, local, remote, runtime.example_batch(entry, batch_size=1), HOP_RUNS))
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+HOP_MODELS = ("digits", "flowers", "sentiment")
+HOP_RUNS = 10
 api_load_section()
+if ui.api_url():
+    network_hop_section()

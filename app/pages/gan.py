@@ -3,7 +3,6 @@
 import streamlit as st
 import ui
 
-from showcase.formats import FORMAT_LABELS
 from showcase.tasks import gan
 
 DIGIT_OPTIONS = ["any", *range(10)]
@@ -61,7 +60,7 @@ with right:
     verdicts = (" Verdicts: the Digits model (TFLite), its confidence calibrated (see the Digits page's "
                 "“How this model works”)." if generator.reader else "")
     st.caption(f"Generating {grid.count} digit{'s' if grid.count > 1 else ''} took **{grid.milliseconds:.2f} ms** "
-               f"with {FORMAT_LABELS[format_name]}." + verdicts)
+               f"with {ui.format_label(format_name)}." + verdicts)
     st.download_button("Download the grid (PNG)", grid.grid_png(), file_name=grid.file_name, mime="image/png",
                        icon=":material/download:")
 

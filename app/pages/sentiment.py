@@ -4,7 +4,6 @@ import streamlit as st
 import ui
 
 from showcase import csvfiles
-from showcase.formats import FORMAT_LABELS
 from showcase.tasks import sentiment
 from showcase.tasks.sentiment import MAX_CHARACTERS, MAX_CSV_BYTES, MAX_CSV_ROWS, WORDS_PER_CHUNK
 
@@ -73,7 +72,7 @@ with single:
         st.subheader("Which words drove it")
         st.caption("The model's score is an average over the review's words and word pairs, so it splits into "
                    "one share per word: each word and pair is scored alone with "
-                   f"{FORMAT_LABELS[format_name]} and its share measured against an empty input. Blue words "
+                   f"{ui.format_label(format_name)} and its share measured against an empty input. Blue words "
                    "pushed toward positive, orange toward negative; hover for the share (in calibrated logit units).")
         st.markdown(sentiment.highlighted_html(result.pieces), unsafe_allow_html=True)
         if result.explanation_cut:
@@ -104,7 +103,7 @@ with batch:
             scored = classifier.score_table(table, column, lambda done: bar.progress(done, text=f"Scoring… {done:.0%}"))
             bar.empty()
             st.success(f"Scored {scored.scored:,} of {len(scored.table):,} rows with "
-                       f"{FORMAT_LABELS[format_name]}.", icon=":material/check:")
+                       f"{ui.format_label(format_name)}.", icon=":material/check:")
             if scored.skipped:
                 st.warning(f"{scored.skipped} rows could not be scored (see the note column); the others are "
                            "unaffected.", icon=":material/warning:")

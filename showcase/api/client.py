@@ -4,7 +4,8 @@ It sends TF Serving's columnar request (``{"inputs": batch}``) to ``/v1/models/<
 outputs as float32, so the serving classes (and the app, with ``SHOWCASE_API_URL`` set) use a remote model as
 they use a local one. ``format_name`` is the format the server serves it in (asked once, from the metadata),
 so that calibration temperatures and thresholds are that format's. Each thread keeps its own keep-alive
-connection (``http.client`` connections are not thread-safe).
+connection (``http.client`` connections are not thread-safe). ``network_hop`` measures what the hop costs
+against the same format in this process (the Formats page shows it).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 import urllib.parse
+from typing import Any
 
 import numpy as np
 
@@ -80,3 +83,30 @@ class RestPredictor:
     def predict(self, batch: np.ndarray) -> np.ndarray:
         body = json.dumps({"inputs": np.asarray(batch).tolist()}).encode()
         return np.asarray(self._json("POST", self._predict_path, body)["outputs"], dtype=np.float32)
+
+
+def latency_percentiles(predictor, batch: np.ndarray, runs: int) -> dict[str, float]:
+    """p50 and p95 (ms) of ``runs`` calls of ``predictor.predict(batch)``, after one call that is not timed."""
+    predictor.predict(batch)
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        predictor.predict(batch)
+        timings.append((time.perf_counter() - start) * 1000)
+    p50, p95 = np.percentile(timings, [50, 95])
+    return {"p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2)}
+
+
+def network_hop(model_name: str, local, remote, batch: np.ndarray, runs: int = 20) -> dict[str, Any]:
+    """The same batch predicted in this process and through the API, in the same format: each one's p50 and
+    p95, and what the hop adds to the median (JSON encoding, HTTP on loopback or the network, the server's
+    parsing)."""
+    if local.format_name != remote.format_name:
+        raise ValueError(f"Compare the same format: the local predictor is {local.format_name}, the API serves "
+                         f"{model_name} as {remote.format_name}.")
+    in_process = latency_percentiles(local, batch, runs)
+    through_api = latency_percentiles(remote, batch, runs)
+    return {"model": model_name, "format": remote.format_name, "runs": runs,
+            "in-process p50 (ms)": in_process["p50_ms"], "in-process p95 (ms)": in_process["p95_ms"],
+            "REST p50 (ms)": through_api["p50_ms"], "REST p95 (ms)": through_api["p95_ms"],
+            "hop p50 (ms)": round(through_api["p50_ms"] - in_process["p50_ms"], 2)}
