@@ -67,8 +67,8 @@ def request_body(model_name: str) -> str:
     entry = manifest_lib.model_entry(model_name)
     instance = runtime.example_batch(entry, batch_size=1, seed=1)[0]
     if np.issubdtype(instance.dtype, np.floating):
-        instance = np.round(instance, 4)
-    return json.dumps({"instances": [instance.tolist()]})
+        instance = np.round(instance.astype(np.float64), 4)  # float64: 0.1235, not 0.12349999696016312
+    return json.dumps({"instances": [instance.tolist()]}, separators=(",", ":"))
 
 
 def run_wrk(url: str, body_file: Path, concurrency: int, duration_s: float, max_requests: int) -> dict[str, Any]:
@@ -97,11 +97,10 @@ def run_wrk(url: str, body_file: Path, concurrency: int, duration_s: float, max_
     }
 
 
-@contextmanager
 def in_flight_requests(port: int) -> float | None:
-    """The API's in-flight gauge summed over its processes (``/v1/metrics``), or None if it cannot be read."""
+    """The API's in-flight gauge summed over its processes (``/metrics``), or None if it cannot be read."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             text = response.read().decode()
     except OSError:
         return None
@@ -117,6 +116,7 @@ def wait_until_idle(port: int) -> None:
         time.sleep(0.2)
 
 
+@contextmanager
 def uvicorn_api(workers: int, log_dir: Path) -> Iterator[int]:
     with (log_dir / f"uvicorn-{workers}.log").open("wb") as log:
         try:

@@ -24,6 +24,18 @@ def test_a_bounded_wrk_run_counts_answers_and_errors(api, tmp_path):
     assert apiload.run_wrk(url, bad, concurrency=1, duration_s=1, max_requests=5)["errors"] > 0
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs Debian wrk; scripts/test.sh installs it")
+def test_the_load_test_command_in_miniature(tmp_path):
+    """What ``python -m appdriver api-load`` does, bounded to seconds: a uvicorn server of its own, a warm-up,
+    one measured run once the server is idle, the figures and their settings."""
+    load = apiload.measure_api_load(["uvicorn_1_worker"], ["digits"], [2], duration_s=1, max_requests=40,
+                                    log=lambda line: None)
+    figures = load["paths"]["uvicorn_1_worker"]
+    assert set(figures["digits"]) == {"c2"} and figures["digits"]["c2"]["errors"] == 0
+    assert 0 < figures["digits"]["c2"]["requests"] <= 42
+    assert load["settings"]["max_requests"] == 40 and load["ray_serve_vs_uvicorn_2_workers"] == {}
+
+
 def run(rps, p95, errors=0):
     return {"requests": 100, "seconds": 1.0, "requests_per_second": rps, "p50_ms": p95 / 2, "p95_ms": p95,
             "p99_ms": p95 * 2, "errors": errors}
