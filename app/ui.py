@@ -442,8 +442,36 @@ def how_this_model_works(entry: dict[str, Any]) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         if entry.get("calibration"):
             calibration_section(entry)
+        if entry.get("ood"):
+            ood_section(entry["ood"])
         st.caption(f"This model card is also in the repository as docs/model_cards/{entry['name']}.md, generated "
                    "by `python -m showcase.model_cards`.")
+
+
+def out_of_distribution(reason: str, detail: str) -> None:
+    """The third state of a page's result, shared by every page with an out-of-distribution check: the input is
+    refused (``reason``, the check's headline) rather than answered or answered with doubt."""
+    st.warning(f"**{reason}** {detail}", icon=":material/block:")
+
+
+def ood_section(record: dict[str, Any]) -> None:
+    """How the page knows when not to answer: the out-of-distribution check's method, threshold and figures."""
+    figures, reference = record["figures"], record["reference_format"]
+    by_kind = ", ".join(f"{kind.replace('_', ' ')} {share:.0%}" for kind, share in figures["answered_by_kind"].items())
+    st.markdown(
+        f"**Knowing when not to answer.** {record['method'][0].upper()}{record['method'][1:]}. Threshold "
+        f"{record['threshold']:,.4g} ({FORMAT_LABELS.get(reference, reference)}; each format has its own): "
+        f"{record['threshold_rule']}. On {record['in_distribution']['n']} validation photos and "
+        f"{record['evaluation_set']['n']} images that are not flowers: AUROC {figures['all']['auroc']:.3f}, "
+        f"{figures['all']['fpr_at_95_tpr']:.1%} of the non-flowers still answered at 95% of the flowers answered "
+        f"(FPR at 95% TPR), {figures['all']['coverage']:.1%} of the validation flowers answered, "
+        f"{figures['accuracy_answered']:.1%} of those correct. Share answered by kind: {by_kind}."
+    )
+    rows = [{"score": name.replace("_", " "), "AUROC": row["auroc"], "FPR at 95% TPR": row["fpr_at_95_tpr"],
+             "answered flowers correct": row.get("accuracy_answered")}
+            for name, row in record["comparison"]["methods"].items()]
+    st.caption(f"Scores compared on the same images ({record['comparison']['note']}):")
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
 def calibration_section(entry: dict[str, Any]) -> None:

@@ -28,6 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from showcase.runtime import MAIN_OUTPUT, outputs_of
+
 # Equal-width confidence bins for the expected calibration error and the reliability diagram.
 BINS = 15
 # Class probabilities are floored before taking logs: only so that an exact 0 stays finite in float formats.
@@ -102,6 +104,13 @@ class CalibratedPredictor:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         return scaled(self.inner.predict(batch), self.temperature, self.floor)
+
+    def predict_outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output of the model, its probabilities calibrated (a single-output model's only output)."""
+        outputs = dict(outputs_of(self.inner, batch))
+        main = MAIN_OUTPUT if MAIN_OUTPUT in outputs else next(iter(outputs))
+        outputs[main] = scaled(outputs[main], self.temperature, self.floor)
+        return outputs
 
 
 def calibrated(predictor, entry: dict[str, Any] | None):

@@ -9,7 +9,9 @@ whatever the format:
 - ``onnx``: ONNX Runtime.
 
 Every predictor takes a float or integer numpy batch laid out as the manifest's ``input`` spec says,
-quantizes it itself where the artifact wants integers, and returns float32 outputs.
+quantizes it itself where the artifact wants integers, and returns float32 outputs. A model with several
+outputs names them (the flowers model: ``probabilities``, ``logits``, ``features``): ``predict`` returns the one
+named ``MAIN_OUTPUT`` (what every consumer reads), ``predict_outputs`` all of them by name.
 
 Every predictor may be called from several threads at once (the app shares one per model and format between
 all sessions): a TFLite predictor lends each call one interpreter of a small bounded pool, since a LiteRT
@@ -36,6 +38,10 @@ from showcase.formats import FORMAT_LABELS, ONNX, SAVEDMODEL, TFLITE
 NUM_THREADS = 2
 # LiteRT interpreters per TFLite predictor, shared by every thread that calls it (see docs/concurrency.md).
 INTERPRETERS_PER_MODEL = 2
+# The output ``predict`` returns when a model has several (named) outputs.
+MAIN_OUTPUT = "probabilities"
+# The name ``predict_outputs`` gives the only output of a single-output model.
+SINGLE_OUTPUT = "output"
 
 
 class ArtifactError(RuntimeError):
@@ -46,6 +52,17 @@ class Predictor(Protocol):
     format_name: str
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def predict_outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]: ...
+
+
+def main_output(outputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The output ``predict`` returns: the only one, or the one named ``MAIN_OUTPUT``."""
+    if len(outputs) == 1:
+        return next(iter(outputs.values()))
+    if MAIN_OUTPUT not in outputs:
+        raise ArtifactError(f"A model with several outputs must name one {MAIN_OUTPUT!r}; it has {sorted(outputs)}.")
+    return outputs[MAIN_OUTPUT]
 
 
 class SavedModelPredictor:
@@ -61,8 +78,13 @@ class SavedModelPredictor:
         self._input_dtype = self._serve.input_signature[0].dtype.as_numpy_dtype
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        return main_output(self.predict_outputs(batch))
+
+    def predict_outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         output = self._serve(self._tf.constant(np.asarray(batch, dtype=self._input_dtype)))
-        return np.asarray(output, dtype=np.float32)
+        if isinstance(output, dict):
+            return {name: np.asarray(value, dtype=np.float32) for name, value in output.items()}
+        return {SINGLE_OUTPUT: np.asarray(output, dtype=np.float32)}
 
 
 class InterpreterSlot:
@@ -74,7 +96,8 @@ class InterpreterSlot:
         self.interpreter = Interpreter(model_path=str(path), num_threads=NUM_THREADS)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
+        self.outputs = named_outputs(self.interpreter)
+        self.output = main_output(self.outputs)
         self._input_shape = tuple(self.input["shape"])
 
     def _resize_for(self, shape: tuple[int, ...]) -> None:
@@ -85,10 +108,27 @@ class InterpreterSlot:
             self._input_shape = shape
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        return self._run(batch, {MAIN_OUTPUT: self.output})[MAIN_OUTPUT]
+
+    def predict_outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        return self._run(batch, self.outputs)
+
+    def _run(self, batch: np.ndarray, outputs: dict[str, dict]) -> dict[str, np.ndarray]:
         self._resize_for(batch.shape)
         self.interpreter.set_tensor(self.input["index"], _quantize(batch, self.input))
         self.interpreter.invoke()
-        return _dequantize(self.interpreter.get_tensor(self.output["index"]), self.output)
+        return {name: _dequantize(self.interpreter.get_tensor(detail["index"]), detail)
+                for name, detail in outputs.items()}
+
+
+def named_outputs(interpreter) -> dict[str, dict[str, Any]]:
+    """An interpreter's output details by name: the serving signature's names when it has several outputs."""
+    details = interpreter.get_output_details()
+    if len(details) == 1:
+        return {SINGLE_OUTPUT: details[0]}
+    by_index = {detail["index"]: detail for detail in details}
+    signature = interpreter.get_signature_runner().get_output_details()
+    return {name: by_index[detail["index"]] for name, detail in signature.items()}
 
 
 class _Waiter:
@@ -181,6 +221,11 @@ class TFLitePredictor:
         with self._pool.borrow() as slot:
             return slot.predict(batch)
 
+    def predict_outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        batch = np.asarray(batch)
+        with self._pool.borrow() as slot:
+            return slot.predict_outputs(batch)
+
 
 def _quantize(batch: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     """Cast a batch to a TFLite input's dtype, applying its quantization when it has one."""
@@ -215,10 +260,20 @@ class OnnxPredictor:
         model_input = self._session.get_inputs()[0]
         self._input_name = model_input.name
         self._input_dtype = self._ONNX_TYPES[model_input.type]
+        names = [output.name for output in self._session.get_outputs()]
+        self._output_names = names if len(names) > 1 else [SINGLE_OUTPUT]
+        self._main_output = names[0] if len(names) == 1 else MAIN_OUTPUT
+        if self._main_output not in names:
+            raise ArtifactError(f"A model with several outputs must name one {MAIN_OUTPUT!r}; it has {names}.")
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         feed = {self._input_name: np.asarray(batch, dtype=self._input_dtype)}
-        return np.asarray(self._session.run(None, feed)[0], dtype=np.float32)
+        return np.asarray(self._session.run([self._main_output], feed)[0], dtype=np.float32)
+
+    def predict_outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        feed = {self._input_name: np.asarray(batch, dtype=self._input_dtype)}
+        outputs = self._session.run(None, feed)
+        return {name: np.asarray(value, dtype=np.float32) for name, value in zip(self._output_names, outputs)}
 
 
 def open_file(path: Path, format_name: str) -> Predictor:
@@ -260,6 +315,21 @@ def timed_predict(predictor: Predictor, batch: np.ndarray) -> tuple[np.ndarray, 
     start = time.perf_counter()
     output = predictor.predict(batch)
     return output, (time.perf_counter() - start) * 1000
+
+
+def outputs_of(predictor, batch: np.ndarray) -> dict[str, np.ndarray]:
+    """Every output of a prediction by name; a predictor with ``predict`` alone (the API's ``RestPredictor``)
+    gives its one output as ``SINGLE_OUTPUT``."""
+    if hasattr(predictor, "predict_outputs"):
+        return predictor.predict_outputs(batch)
+    return {SINGLE_OUTPUT: predictor.predict(batch)}
+
+
+def timed_outputs(predictor, batch: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
+    """Run one prediction for every output by name; return them and the wall-clock latency in milliseconds."""
+    start = time.perf_counter()
+    outputs = outputs_of(predictor, batch)
+    return outputs, (time.perf_counter() - start) * 1000
 
 
 def example_batch(entry: dict[str, Any], batch_size: int = 1, seed: int = 0) -> np.ndarray:

@@ -154,13 +154,16 @@ def pooling_function(top, map_shape):
 
 
 def full_model(frozen, top, head):
-    """Image (N, 224, 224, 3) in [0, 1] -> five class probabilities: the model that is exported."""
+    """Image (N, 224, 224, 3) in [0, 1] -> five class probabilities, with the logits and the 1280-d pooled
+    features they come from (read by the out-of-distribution score): the model that is exported."""
     images = tf_keras.Input((224, 224, 3), name="image")
-    x = frozen(images)
+    features = frozen(images)
     if top is not None:
-        x = top(x)
-    probabilities = tf_keras.layers.Softmax(name="probabilities")(head(x))
-    return tf_keras.Model(images, probabilities, name="flowers_mobilenet_v2")
+        features = top(features)
+    logits = head(features)
+    probabilities = tf_keras.layers.Softmax(name="probabilities")(logits)
+    outputs = dict(zip(flowers.OUTPUT_NAMES, (probabilities, logits, features)))
+    return tf_keras.Model(images, outputs, name="flowers_mobilenet_v2")
 
 
 # ## Train

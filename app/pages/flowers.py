@@ -52,7 +52,12 @@ with right:
                          icon=":material/local_florist:")
     else:
         result = flowers.FlowerClassifier(ui.predictor_or_stop("flowers", format_name), entry).classify_prepared(view)
-        if result.sure:
+        if result.state == flowers.OUT_OF_DISTRIBUTION:
+            ui.out_of_distribution(result.reason, "The model only knows daisies, dandelions, roses, sunflowers and "
+                                   "tulips, and this photo is further from all of them than "
+                                   f"{entry['ood']['figures']['all']['coverage']:.0%} of the validation flower "
+                                   "photos are, so it gives no flower name.")
+        elif result.sure:
             st.metric("Prediction", result.label, f"{result.confidence:.1%} confident", delta_color="off",
                       delta_arrow="off")
         else:
@@ -62,7 +67,8 @@ with right:
                 f"{entry['extra']['not_sure']['accuracy_above']:.0%} of the time on validation photos.",
                 icon=":material/help:",
             )
-        ui.probability_chart(entry["labels"], result.probabilities)
+        if result.in_distribution:
+            ui.probability_chart(entry["labels"], result.probabilities)
         ui.what_the_model_saw(result.picture(), "What the model saw (224×224)", result.milliseconds, format_name)
 
 st.subheader("How well it does on held-out photos")

@@ -149,10 +149,11 @@ class ModelStore:
         entry = self.entry(name)
         self.check_version(name, version)
         spec = entry["input"]
-        output_shape = self.output_shape(name)
+        shapes = self.output_shapes(name)
+        output_shape = shapes[runtime.MAIN_OUTPUT] if len(shapes) > 1 else shapes[OUTPUT_NAME]
         signature = {
             "inputs": {self.input_name(name): _tensor_info(self.input_name(name), spec["dtype"], spec["shape"])},
-            "outputs": {OUTPUT_NAME: _tensor_info(OUTPUT_NAME, "float32", output_shape)},
+            "outputs": {key: _tensor_info(key, "float32", shape) for key, shape in shapes.items()},
             "method_name": "tensorflow/serving/predict",
         }
         return {
@@ -169,15 +170,19 @@ class ModelStore:
             },
         }
 
-    def output_shape(self, name: str) -> list[int | None]:
-        """The output's shape, batch dimension None, measured once by running one example."""
+    def output_shapes(self, name: str) -> dict[str, list[int | None]]:
+        """Each output's shape by its signature key, batch dimension None, measured once by running one example:
+        ``OUTPUT_NAME`` for a single output, the model's own names for several (the flowers model's
+        probabilities, logits and features; the predict route answers with the probabilities)."""
         entry = self.entry(name)
 
-        def measure() -> list[int | None]:
+        def measure() -> dict[str, list[int | None]]:
             predictor = self.predictor(name, fastest_format(entry, self.benchmarks))
-            return [None, *predictor.predict(runtime.example_batch(entry)).shape[1:]]
+            outputs = predictor.predict_outputs(runtime.example_batch(entry))
+            shapes = {key: [None, *value.shape[1:]] for key, value in outputs.items()}
+            return shapes if len(shapes) > 1 else {OUTPUT_NAME: next(iter(shapes.values()))}
 
-        return self.resource((name, "output_shape"), measure)
+        return self.resource((name, "output_shapes"), measure)
 
     # ## TF Serving's predict route
 

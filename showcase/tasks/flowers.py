@@ -11,12 +11,16 @@ a random horizontal flip and mild colour jitter, so that evaluation and serving 
 geometry the model was trained on. No TensorFlow here: the app imports this module.
 
 Serving: ``FlowerClassifier`` names the flower in a photo and returns a ``FlowerResult`` (a ``Verdict``: the
-label, its calibrated confidence and whether it clears the "not sure" threshold; with the view the model saw
-and the latency). The page's confusion matrix chart and tables are drawn from the manifest's figures.
+label, its calibrated confidence and whether it clears the "not sure" threshold; with the view the model saw,
+the latency, and the out-of-distribution check of ``showcase.ood``: the Mahalanobis score of the model's pooled
+features against ``models/flowers/ood.npz``, checked by sha256, and the manifest's threshold). A result is in
+one of three states: answered, not sure which flower, or not one of the five flowers at all. The page's confusion
+matrix chart and tables are drawn from the manifest's figures.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -28,7 +32,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageEnhance
 
-from showcase import calibration, datasets, evaluation, paths, runtime
+from showcase import calibration, datasets, evaluation, ood, paths, runtime
+from showcase import manifest as manifest_lib
 from showcase.imaging import LARGE_DECODE_PIXELS, read_image, release_freed_memory
 
 PREPROCESSING_ID = "flowers/center-crop-224-v1"
@@ -38,6 +43,9 @@ LABELS = datasets.FLOWER_CLASSES
 CROP_AREA = (0.45, 1.0)
 CROP_ASPECT = (3 / 4, 4 / 3)
 COLOR_JITTER = 0.2
+# The exported model's named outputs: the probabilities every consumer reads first, then what the
+# out-of-distribution score reads (showcase.ood).
+OUTPUT_NAMES = ("probabilities", "logits", "features")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -128,14 +136,28 @@ class Verdict:
     probabilities: np.ndarray
 
 
+# The three states of a result, in the order they are decided.
+OUT_OF_DISTRIBUTION, NOT_SURE, ANSWERED = "out_of_distribution", "not_sure", "answered"
+OOD_REASON = "This doesn't look like one of the five flowers."
+
+
 @dataclass
-class FlowerResult(Verdict):
-    """A photo's verdict, with the view the model saw and the prediction's latency."""
+class FlowerResult(ood.Judged, Verdict):
+    """A photo's verdict, with the view the model saw, the prediction's latency and the out-of-distribution check
+    (``answer``, ``in_distribution`` and ``reason`` read it, see ``showcase.ood.Judged``)."""
 
     view: np.ndarray
     """The (224, 224, 3) float32 centre crop in [0, 1] the model read."""
     milliseconds: float
     """Wall-clock latency of the model's prediction alone (preprocessing not included)."""
+    ood: ood.Check = ood.UNCHECKED
+
+    @property
+    def state(self) -> str:
+        """Not one of the five flowers, not sure which one, or answered."""
+        if not self.ood.in_distribution:
+            return OUT_OF_DISTRIBUTION
+        return ANSWERED if self.sure else NOT_SURE
 
     def picture(self) -> Image.Image:
         """The view the model saw, as an RGB image."""
@@ -155,6 +177,36 @@ def verdict(probabilities: np.ndarray, entry: dict[str, Any]) -> Verdict:
     top = int(np.argmax(probabilities))
     confidence = float(probabilities[top])
     return Verdict(entry["labels"][top], confidence, confidence >= threshold(entry), probabilities)
+
+
+@functools.lru_cache(maxsize=4)
+def _gaussian_model(path: str, record: tuple[tuple[str, Any], ...]) -> ood.GaussianModel:
+    problem = manifest_lib.verify_artifact(dict(record))
+    if problem:
+        raise runtime.ArtifactError(f"The flowers out-of-distribution model: {problem}. Rebuild it with "
+                                    f"`python training/fit_ood.py flowers`.")
+    with np.load(path, allow_pickle=False) as arrays:
+        return ood.GaussianModel.from_arrays(arrays)
+
+
+def ood_model(entry: dict[str, Any]) -> ood.GaussianModel | None:
+    """The class means and shared covariance of the manifest's "ood" record (its sha256 checked once per
+    process); None when the entry has no such record. Read-only, so shared by every thread."""
+    record = entry.get("ood")
+    if not record:
+        return None
+    path = paths.MODELS_DIR / record["artifact"]["path"]
+    return _gaussian_model(str(path), tuple(sorted(record["artifact"].items())))
+
+
+def ood_check(features: np.ndarray | None, entry: dict[str, Any], format_name: str | None) -> ood.Check:
+    """Whether one photo's pooled features (1280,) look like a flower photo's, judged on the manifest's
+    threshold for that format; unchecked without features (a remote model) or without an "ood" record."""
+    model = ood_model(entry)
+    if model is None or features is None:
+        return ood.UNCHECKED
+    score = float(model.score(np.asarray(features).reshape(1, -1))[0])
+    return ood.judge(score, ood.record_threshold(entry, format_name), entry["ood"]["signal"], OOD_REASON)
 
 
 def classify(predictor, view: np.ndarray) -> np.ndarray:
@@ -179,9 +231,12 @@ class FlowerClassifier:
 
     def classify_prepared(self, view: np.ndarray) -> FlowerResult:
         """Name the flower in a view already made by ``prepare_photo``: (224, 224, 3) float32 in [0, 1]."""
-        probabilities, milliseconds = runtime.timed_predict(self.predictor, to_model_input(view))
-        result = verdict(probabilities, self.entry)
-        return FlowerResult(result.label, result.confidence, result.sure, result.probabilities, view, milliseconds)
+        outputs, milliseconds = runtime.timed_outputs(self.predictor, to_model_input(view))
+        result = verdict(runtime.main_output(outputs), self.entry)
+        features = outputs.get("features")
+        check = ood_check(None if features is None else features[0], self.entry, self.predictor.format_name)
+        return FlowerResult(result.label, result.confidence, result.sure, result.probabilities, view, milliseconds,
+                            check)
 
 
 def display_copy(image: Image.Image) -> Image.Image:

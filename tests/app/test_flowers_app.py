@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from showcase import paths
+from showcase import ood_images, paths
 from showcase.tasks import flowers
 
 ENTRY = str(paths.REPO_ROOT / "app" / "streamlit_app.py")
@@ -97,20 +97,39 @@ ODD_IMAGES = {
 }
 
 
+def outcomes(app: AppTest) -> dict[str, bool]:
+    """Which of the page's three states it shows: a named flower, "not sure", or not one of the five flowers."""
+    warnings = [warning.value for warning in app.warning]
+    return {"answered": bool(app.metric), "not sure": any("Not sure" in text for text in warnings),
+            "not a flower": any(flowers.OOD_REASON in text for text in warnings)}
+
+
+def probability_chart_shown(app: AppTest) -> bool:
+    charts = app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
+    return any('"predicted"' in chart.proto.spec for chart in charts)
+
+
 @pytest.mark.parametrize("name", list(ODD_IMAGES))
-def test_odd_images_are_handled_with_a_prediction_or_a_not_sure(name):
+def test_odd_images_are_handled_with_exactly_one_of_the_three_outcomes(name):
     app = upload(open_flowers_page(), "odd.png", ODD_IMAGES[name], "image/png")
     assert not app.exception
-    not_sure = any("Not sure" in warning.value for warning in app.warning)
-    assert bool(app.metric) != not_sure  # exactly one of the two outcomes
-    assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")  # the probability chart
+    assert sum(outcomes(app).values()) == 1, outcomes(app)
+    # The probability chart is drawn for a flower (named or not sure), never for a refused photo.
+    assert probability_chart_shown(app) == (not outcomes(app)["not a flower"])
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: a 5-way softmax is not an out-of-distribution detector; "
-                   "the threshold comes from flower photos only, and random noise gets ~99% on one class (89% "
-                   "calibrated, still above the 69% threshold)")
 def test_noise_is_not_a_confident_flower():
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (224, 224, 3), dtype=np.uint8))
     app = upload(open_flowers_page(), "noise.png", encode(noise, "PNG"), "image/png")
     assert not app.exception
-    assert any("Not sure" in warning.value for warning in app.warning)
+    assert outcomes(app) == {"answered": False, "not sure": False, "not a flower": True}
+
+
+def test_a_photo_of_a_cat_gets_the_third_state_distinct_from_not_sure():
+    cat = ood_images.PHOTO_DIR / "skimage_chelsea.jpg"
+    app = upload(open_flowers_page(), cat.name, cat.read_bytes())
+    assert not app.exception
+    assert outcomes(app) == {"answered": False, "not sure": False, "not a flower": True}
+    assert any("This prediction took" in caption.value for caption in app.caption)  # what the model saw
+    assert not probability_chart_shown(app)
+    assert any("Knowing when not to answer" in markdown.value for markdown in app.markdown)  # the OOD figures
