@@ -14,8 +14,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -84,11 +84,13 @@ CALIBRATION_ROWS = 64
 def _stacked(batches: Iterable[np.ndarray], rows: int) -> Iterator[np.ndarray]:
     """The rows of ``batches`` again, in batches of up to ``rows``."""
     pending: list[np.ndarray] = []
+    pending_rows = 0
     for batch in batches:
         pending.append(batch)
-        if sum(len(item) for item in pending) >= rows:
+        pending_rows += len(batch)
+        if pending_rows >= rows:
             yield np.concatenate(pending)
-            pending = []
+            pending, pending_rows = [], 0
     if pending:
         yield np.concatenate(pending)
 

@@ -56,13 +56,18 @@ class Predictor(Protocol):
     def predict_outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]: ...
 
 
-def main_output(outputs: dict[str, np.ndarray]) -> np.ndarray:
+def main_output_name(names: list[str]) -> str:
+    """The name of the output ``predict`` returns: the only one, or ``MAIN_OUTPUT``."""
+    if len(names) == 1:
+        return names[0]
+    if MAIN_OUTPUT not in names:
+        raise ArtifactError(f"A model with several outputs must name one {MAIN_OUTPUT!r}; it has {sorted(names)}.")
+    return MAIN_OUTPUT
+
+
+def main_output(outputs: dict[str, Any]) -> Any:
     """The output ``predict`` returns: the only one, or the one named ``MAIN_OUTPUT``."""
-    if len(outputs) == 1:
-        return next(iter(outputs.values()))
-    if MAIN_OUTPUT not in outputs:
-        raise ArtifactError(f"A model with several outputs must name one {MAIN_OUTPUT!r}; it has {sorted(outputs)}.")
-    return outputs[MAIN_OUTPUT]
+    return outputs[main_output_name(list(outputs))]
 
 
 class SavedModelPredictor:
@@ -262,9 +267,7 @@ class OnnxPredictor:
         self._input_dtype = self._ONNX_TYPES[model_input.type]
         names = [output.name for output in self._session.get_outputs()]
         self._output_names = names if len(names) > 1 else [SINGLE_OUTPUT]
-        self._main_output = names[0] if len(names) == 1 else MAIN_OUTPUT
-        if self._main_output not in names:
-            raise ArtifactError(f"A model with several outputs must name one {MAIN_OUTPUT!r}; it has {names}.")
+        self._main_output = main_output_name(names)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         feed = {self._input_name: np.asarray(batch, dtype=self._input_dtype)}

@@ -13,11 +13,12 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-import time
 import urllib.parse
 from typing import Any
 
 import numpy as np
+
+from showcase import runtime
 
 URL_VARIABLE = "SHOWCASE_API_URL"
 
@@ -88,11 +89,7 @@ class RestPredictor:
 def latency_percentiles(predictor, batch: np.ndarray, runs: int) -> dict[str, float]:
     """p50 and p95 (ms) of ``runs`` calls of ``predictor.predict(batch)``, after one call that is not timed."""
     predictor.predict(batch)
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        predictor.predict(batch)
-        timings.append((time.perf_counter() - start) * 1000)
+    timings = [runtime.timed_predict(predictor, batch)[1] for _ in range(runs)]
     p50, p95 = np.percentile(timings, [50, 95])
     return {"p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2)}
 

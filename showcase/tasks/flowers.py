@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -294,11 +293,7 @@ def batch1_p50_ms(predictor, image: np.ndarray, runs: int = 200, warmup: int = 2
     batch = to_model_input(image)
     for _ in range(warmup):
         predictor.predict(batch)
-    latencies = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        predictor.predict(batch)
-        latencies.append((time.perf_counter() - start) * 1000)
+    latencies = [runtime.timed_predict(predictor, batch)[1] for _ in range(runs)]
     return round(float(np.median(latencies)), 3)
 
 
