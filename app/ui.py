@@ -455,20 +455,30 @@ def out_of_distribution(reason: str, detail: str) -> None:
 
 
 def ood_section(record: dict[str, Any]) -> None:
-    """How the page knows when not to answer: the out-of-distribution check's method, threshold and figures."""
+    """How the page knows when not to answer: the out-of-distribution check's method, threshold and figures.
+
+    The record names what it was measured on (``in_distribution.what``, ``evaluation_set.what``); a flowers record
+    written before those keys reads as validation photos and images that are not flowers."""
     figures, reference = record["figures"], record["reference_format"]
+    inside = record["in_distribution"].get("what", "validation photos")
+    outside = record["evaluation_set"].get("what", "images that are not flowers")
     by_kind = ", ".join(f"{kind.replace('_', ' ')} {share:.0%}" for kind, share in figures["answered_by_kind"].items())
+    per_format = " (ONNX Runtime's; each format has its own)" if record.get("per_format") else ""
+    coverage_by_kind = figures.get("coverage_by_kind")
+    kept = (" (" + ", ".join(f"{kind.replace('_', ' ')} {share:.1%}" for kind, share in coverage_by_kind.items())
+            + ")") if coverage_by_kind else ""
+    correct = (f", {figures['accuracy_answered']:.1%} of those correct" if "accuracy_answered" in figures else "")
     st.markdown(
         f"**Knowing when not to answer.** {record['method'][0].upper()}{record['method'][1:]}. Threshold "
-        f"{record['threshold']:,.4g} ({FORMAT_LABELS.get(reference, reference)}; each format has its own): "
-        f"{record['threshold_rule']}. On {record['in_distribution']['n']} validation photos and "
-        f"{record['evaluation_set']['n']} images that are not flowers: AUROC {figures['all']['auroc']:.3f}, "
-        f"{figures['all']['fpr_at_95_tpr']:.1%} of the non-flowers still answered at 95% of the flowers answered "
-        f"(FPR at 95% TPR), {figures['all']['coverage']:.1%} of the validation flowers answered, "
-        f"{figures['accuracy_answered']:.1%} of those correct. Share answered by kind: {by_kind}."
+        f"{record['threshold']:,.4g}{per_format}: {record['threshold_rule']}. On {record['in_distribution']['n']} "
+        f"{inside} and {record['evaluation_set']['n']} {outside}: AUROC {figures['all']['auroc']:.3f}, "
+        f"{figures['all']['fpr_at_95_tpr']:.1%} of the {outside} still answered at 95% of the {inside} answered "
+        f"(FPR at 95% TPR), {figures['all']['coverage']:.1%} of the {inside} answered{kept}{correct}. Share of the "
+        f"{outside} answered by kind: {by_kind}."
     )
     rows = [{"score": name.replace("_", " "), "AUROC": row["auroc"], "FPR at 95% TPR": row["fpr_at_95_tpr"],
-             "answered flowers correct": row.get("accuracy_answered")}
+             "answered at its threshold": row["coverage"], "others answered": row["ood_answered"]}
+            | ({"answered correct": row["accuracy_answered"]} if "accuracy_answered" in row else {})
             for name, row in record["comparison"]["methods"].items()]
     st.caption(f"Scores compared on the same images ({record['comparison']['note']}):")
     st.dataframe(pd.DataFrame(rows), hide_index=True)

@@ -13,7 +13,8 @@ st.write(
     "reconstruction error is the anomaly score. Images scoring above a threshold — the 99th percentile of "
     "held-out digits' scores — are flagged. Drawings and photos first go through the Digits page's MNIST "
     "recipe (crop to the ink, scale to 20 px, centre); 28×28 greyscale images are already in MNIST's layout and "
-    "are used as they are."
+    "are used as they are. Before that, the uploaded image's ink is checked against the ink of handwritten digits, "
+    "as on the Digits page: an image that fails is flagged too."
 )
 entry = ui.model_entry_or_stop("anomaly")
 
@@ -35,7 +36,8 @@ def sample_image():
 left, right = st.columns(2, gap="large")
 with left:
     readers = {"Draw": canvas_image, "Upload an image": uploaded_image, "Samples": sample_image}
-    source, prepared, problem = ui.image_input("anomaly_input", readers, anomaly.prepare_input)
+    source, prepared, problem = ui.image_input("anomaly_input", readers,
+                                               lambda image: anomaly.prepare_checked(image, entry))
     corruption = st.selectbox(
         "Corrupt the input", anomaly.CORRUPTIONS, key="anomaly_corruption",
         help="The corruptions the model's detection quality was measured on (see “How this model works”).",
@@ -50,7 +52,12 @@ with right:
                          "autoencoder rebuilds it.", icon=":material/draw:")
     else:
         detector = anomaly.AnomalyDetector(ui.predictor_or_stop("anomaly", format_name), entry)
-        result = detector.score_prepared(*prepared, corruption)
+        image, used_recipe, check = prepared
+        result = detector.score_prepared(image, used_recipe, corruption, check)
+        if not result.in_distribution:
+            ui.out_of_distribution(result.reason, "Before the autoencoder even sees it, its ink looks unlike that of "
+                                   "handwritten digits (too much of it, in too many pieces, shaded, coloured or "
+                                   "reaching the edges), so it is flagged whatever its score.")
         verdict, number = st.columns(2)
         verdict.markdown("### :orange[Anomaly]" if result.anomaly else "### :blue[Looks like a digit]")
         number.metric("Anomaly score", f"{result.score:.4f}", help="Mean squared difference between the input and "

@@ -32,7 +32,8 @@ def sample_image():
 left, right = st.columns(2, gap="large")
 with left:
     readers = {"Draw": canvas_image, "Upload a photo": uploaded_image, "MNIST test samples": sample_image}
-    source, prepared, problem = ui.image_input("digits_input", readers, digits.prepare_digit)
+    source, prepared, problem = ui.image_input("digits_input", readers,
+                                               lambda image: digits.prepare_checked(image, entry))
 
 with right:
     format_name = ui.format_selector(entry, key="digits_format")
@@ -42,10 +43,17 @@ with right:
                          "prediction.", icon=":material/draw:")
     else:
         classifier = digits.DigitClassifier(ui.predictor_or_stop("digits", format_name), entry)
-        result = classifier.classify_prepared(prepared)
-        st.metric("Prediction", f"{result.digit}", f"{result.confidence:.1%} confident", delta_color="off",
-                  delta_arrow="off")
-        ui.probability_chart(entry["labels"], result.probabilities)
+        result = classifier.classify_prepared(*prepared)
+        if result.in_distribution:
+            st.metric("Prediction", result.answer, f"{result.confidence:.1%} confident", delta_color="off",
+                      delta_arrow="off")
+            ui.probability_chart(entry["labels"], result.probabilities)
+        else:
+            ui.out_of_distribution(result.reason, "Its ink looks unlike that of handwritten digits (too much of it, "
+                                   "in too many pieces, shaded, coloured or reaching the edges), so the model reads "
+                                   "nothing in it. The check lets through "
+                                   f"{entry['ood']['figures']['all']['coverage']:.0%} of test digits, drawn or "
+                                   "photographed.")
         ui.what_the_model_saw(result.picture(), "What the model saw (28×28)", result.milliseconds, format_name)
 
 ui.how_this_model_works(entry)

@@ -12,7 +12,8 @@ same thing everywhere and for every serving format:
 - ``choose_threshold``, ``roc_auc``, ``precision_recall``: the threshold and the detection metrics;
 - ``read_idx_images``: a parser for the idx files Fashion-MNIST (and MNIST) are distributed in;
 - ``AnomalyDetector``: serving, which scores one image and returns an ``AnomalyResult`` (score, threshold,
-  verdict, reconstruction, error map), and ``score_histogram``, the page's chart of where that score lies.
+  verdict, reconstruction, error map, and the Digits page's check of the uploaded image, ``digits.digit_check``,
+  whose refusal flags the image too), and ``score_histogram``, the page's chart of where that score lies.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from showcase import datasets, evaluation, paths, runtime
+from showcase import datasets, evaluation, ood, paths, runtime
 from showcase.tasks import digits as digit_preprocessing
 
 IMAGE_SIZE = 28
@@ -287,14 +288,17 @@ def picture(pixels: np.ndarray, size: int = PICTURE_SIZE) -> Image.Image:
 
 
 @dataclass(frozen=True)
-class AnomalyResult:
-    """How well the autoencoder rebuilt one image, and whether that makes it an anomaly."""
+class AnomalyResult(ood.Judged):
+    """How well the autoencoder rebuilt one image, whether the uploaded image looked like one handwritten digit
+    (``ood``, read by ``in_distribution`` and ``reason``, see ``showcase.ood.Judged``), and whether either makes it
+    an anomaly."""
 
     score: float
     """The mean squared reconstruction error."""
     threshold: float
     """The serving format's threshold: above it, the image is an anomaly."""
     anomaly: bool
+    """Scored above the threshold, or refused by the digit check."""
     image: np.ndarray
     """The (28, 28) float32 image the model saw: prepared, then corrupted if asked."""
     reconstruction: np.ndarray
@@ -305,6 +309,16 @@ class AnomalyResult:
     """Whether the input went through the MNIST recipe (else it was a 28×28 greyscale image, used as it is)."""
     milliseconds: float
     """Wall-clock latency of the model's prediction alone (preprocessing not included)."""
+    ood: ood.Check = ood.UNCHECKED
+
+    @property
+    def label(self) -> str:
+        return "anomaly" if self.anomaly else "digit"
+
+    @property
+    def confidence(self) -> None:
+        """None: the autoencoder gives a score against a threshold, not a probability."""
+        return None
 
     @property
     def heat_map_top(self) -> float:
@@ -325,23 +339,32 @@ class AnomalyDetector:
 
     def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
         self.predictor = predictor
+        self.entry = entry
         self.threshold = format_threshold(entry, predictor.format_name)
 
     def score(self, image, corruption: str = "None") -> AnomalyResult:
-        """Prepare a page input (``prepare_input``), corrupt it if asked, and score it.
+        """Prepare and check a page input (``prepare_checked``), corrupt it if asked, and score it.
 
         Raises ``digits.EmptyImageError`` when there is nothing to see.
         """
-        return self.score_prepared(*prepare_input(image), corruption)
+        prepared, used_recipe, check = prepare_checked(image, self.entry)
+        return self.score_prepared(prepared, used_recipe, corruption, check)
 
-    def score_prepared(self, prepared: np.ndarray, used_recipe: bool, corruption: str = "None") -> AnomalyResult:
-        """Score an image already through ``prepare_input`` (which says whether it ``used_recipe``)."""
+    def score_prepared(self, prepared: np.ndarray, used_recipe: bool, corruption: str = "None",
+                       check: ood.Check = ood.UNCHECKED) -> AnomalyResult:
+        """Score an image already through ``prepare_input`` (which says whether it ``used_recipe``), with the
+        digit check of the uploaded image."""
         model_input = digit_preprocessing.to_model_input(corrupt(prepared, corruption))
         reconstruction, milliseconds = runtime.timed_predict(self.predictor, model_input)
         score = float(reconstruction_error(model_input, reconstruction)[0])
-        return AnomalyResult(score, self.threshold, bool(is_anomaly(score, self.threshold)), model_input[0, ..., 0],
-                             reconstruction[0, ..., 0], error_map(model_input, reconstruction)[0], used_recipe,
-                             milliseconds)
+        flagged = bool(is_anomaly(score, self.threshold)) or not check.in_distribution
+        return AnomalyResult(score, self.threshold, flagged, model_input[0, ..., 0], reconstruction[0, ..., 0],
+                             error_map(model_input, reconstruction)[0], used_recipe, milliseconds, check)
+
+
+def prepare_checked(image, entry: dict[str, Any]) -> tuple[np.ndarray, bool, ood.Check]:
+    """``prepare_input``'s image and whether it used the recipe, and the digit check of the page input."""
+    return *prepare_input(image), digit_preprocessing.digit_check(image, entry)
 
 
 def score_histogram(histograms: dict, threshold: float, score: float) -> alt.LayerChart:

@@ -6,8 +6,15 @@ mass sits at the centre. Ink is white (1.0) on black (0.0). ``prepare_digit`` ap
 canvas drawing or an uploaded photo, whichever way round its ink and background are;
 ``to_model_input`` is the last step shared by training, evaluation and serving.
 
+Before the recipe erases the evidence, ``digit_check`` asks whether the image holds one handwritten digit at all
+(``showcase.ood``): ``ink_statistics`` describe its ink (contrast, share of the image, faint tones, connected
+pieces, the frame, colour, the paper's evenness, the ink's aspect), and the check refuses an image whose
+statistics fall outside the ranges measured on digits (MNIST digits, canvas drawings and photos of written
+digits), beyond the threshold of the manifest's ``"ood"`` record (``training/fit_ood.py digits``). The Anomaly
+page asks the same check.
+
 Serving: ``DigitClassifier`` reads the digit in an image and returns a ``DigitResult`` with its calibrated
-probabilities, the 28×28 image the model saw and the prediction's latency.
+probabilities, the 28×28 image the model saw, the prediction's latency and the digit check.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from showcase import calibration, datasets, evaluation, paths, runtime
+from showcase import calibration, datasets, evaluation, ood, paths, runtime
 from showcase.imaging import release_freed_memory
 
 PREPROCESSING_ID = "digits/mnist-recipe-v1"
@@ -199,6 +206,119 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return batch / 255.0 if images.dtype == np.uint8 else batch
 
 
+# ## Is this one handwritten digit?
+
+# The statistics are measured on the ink reduced to this many pixels on its longer side.
+CHECK_SIDE = 64
+# Ink at least this share of the strongest counts as a stroke; between FAINT_INK and it, as a faint tone.
+STROKE_INK, FAINT_INK = 0.5, 0.15
+# The frame whose ink is measured: this share of the shorter side, on every side.
+FRAME = 0.06
+# A connected piece of stroke counts when it holds at least this share of the stroke pixels.
+PIECE_SHARE = 0.05
+INK_STATISTICS = ("contrast", "ink_share", "faint_ratio", "pieces", "largest_piece", "frame_ink", "colourfulness",
+                  "paper_unevenness", "aspect")
+# Statistics compared on a logarithmic scale (ratios spanning orders of magnitude).
+LOG_STATISTICS = ("ink_share", "faint_ratio", "frame_ink", "paper_unevenness", "aspect")
+OOD_REASON = "This doesn't look like one handwritten digit."
+
+
+def ink_statistics(image: Image.Image | np.ndarray) -> dict[str, float]:
+    """What the ink of an uploaded image looks like, before the MNIST recipe:
+
+    - ``contrast``: the strongest ink (99.5th percentile) against the background, in [0, 1];
+    - ``ink_share``: the share of the image that is stroke;
+    - ``faint_ratio``: faint tones per stroke pixel (a photo's shading, a texture);
+    - ``pieces``: the connected pieces of stroke holding at least 5% of it, and ``largest_piece`` its share in the
+      largest one;
+    - ``frame_ink``: the share of the image's outer frame that is stroke;
+    - ``colourfulness``: Hasler and Süsstrunk's measure on the RGB pixels (0 for grey images and canvases);
+    - ``paper_unevenness``: the mean ink of what is not ink (noise, texture, uneven light);
+    - ``aspect``: the height over the width of the strokes' bounding box.
+    """
+    pixels = np.asarray(image)
+    if pixels.size == 0:
+        raise EmptyImageError("The image is empty.")
+    rule = ink_rule(pixels)
+    if pixels.dtype == np.uint8:
+        pixels = _reduce(pixels, math.ceil(max(pixels.shape[:2]) / (8 * CHECK_SIDE)))
+    ink = rule.ink(pixels)
+    height, width = ink.shape
+    scale = CHECK_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BOX), dtype=np.float64)
+    contrast = float(np.percentile(small, 99.5))
+    relative = np.clip(small / max(contrast, 1e-6), 0.0, 1.0)
+    stroke, faint = relative >= STROKE_INK, (relative >= FAINT_INK) & (relative < STROKE_INK)
+    strokes = max(int(stroke.sum()), 1)
+    pieces = piece_sizes(stroke)
+    frame = np.ones_like(stroke)
+    margin = max(1, round(FRAME * min(stroke.shape)))
+    frame[margin:-margin, margin:-margin] = False
+    rows, cols = np.flatnonzero(stroke.any(axis=1)), np.flatnonzero(stroke.any(axis=0))
+    aspect = (rows[-1] - rows[0] + 1) / (cols[-1] - cols[0] + 1) if rows.size else 1.0
+    paper = relative[relative < FAINT_INK]
+    return {"contrast": contrast, "ink_share": float(stroke.mean()), "faint_ratio": float(faint.sum() / strokes),
+            "pieces": float((pieces >= PIECE_SHARE * strokes).sum()),
+            "largest_piece": float(pieces[0] / strokes) if pieces.size else 0.0,
+            "frame_ink": float(stroke[frame].mean()),
+            "colourfulness": 0.0 if rule.in_alpha else colourfulness(pixels),
+            "paper_unevenness": float(paper.mean()) if paper.size else 1.0, "aspect": float(aspect)}
+
+
+def piece_sizes(mask: np.ndarray) -> np.ndarray:
+    """The pixel counts of the 8-connected pieces of a boolean mask, largest first (labels spread to the
+    smallest neighbouring label until nothing changes)."""
+    height, width = mask.shape
+    outside = height * width + 1
+    labels = np.where(mask, np.arange(1, outside).reshape(height, width), outside)
+    while True:
+        padded = np.pad(labels, 1, constant_values=outside)
+        neighbours = np.min([padded[1 + dy:height + 1 + dy, 1 + dx:width + 1 + dx]
+                             for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+        spread = np.where(mask, neighbours, outside)
+        if np.array_equal(spread, labels):
+            break
+        labels = spread
+    return np.sort(np.unique(labels[mask], return_counts=True)[1])[::-1]
+
+
+def colourfulness(pixels: np.ndarray) -> float:
+    """Hasler and Süsstrunk's colourfulness of RGB(A) pixels, scaled to [0, about 1]; 0 for grey images."""
+    if pixels.ndim != 3:
+        return 0.0
+    rgb = pixels[..., :3].astype(np.float64) / (255.0 if pixels.dtype == np.uint8 else 1.0)
+    red_green = rgb[..., 0] - rgb[..., 1]
+    yellow_blue = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+    return float(np.hypot(red_green.std(), yellow_blue.std()) + 0.3 * np.hypot(red_green.mean(), yellow_blue.mean()))
+
+
+def statistics_vector(statistics: dict[str, float]) -> np.ndarray:
+    """The statistics in ``INK_STATISTICS`` order, the ``LOG_STATISTICS`` on a log scale."""
+    return np.array([np.log(statistics[name] + 1e-3) if name in LOG_STATISTICS else statistics[name]
+                     for name in INK_STATISTICS])
+
+
+def range_score(vectors: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """How far each row's statistics fall outside the ranges [low, high], in range widths: the largest excess
+    over the statistics, 0 when every one is inside (higher is more unusual)."""
+    vectors = np.atleast_2d(vectors)
+    width = np.maximum(high - low, 1e-6)
+    return np.max(np.maximum((vectors - high) / width, (low - vectors) / width), axis=1).clip(0.0)
+
+
+def digit_check(image: Image.Image | np.ndarray, entry: dict[str, Any]) -> ood.Check:
+    """Whether an image holds one handwritten digit, judged on the ranges and threshold of the entry's
+    ``"ood"`` record (unchecked without one). An image with no ink at all is left to the recipe's message."""
+    record = entry.get("ood")
+    if not record:
+        return ood.UNCHECKED
+    ranges = record["ranges"]
+    low, high = (np.array([ranges[name][side] for name in INK_STATISTICS]) for side in (0, 1))
+    score = float(range_score(statistics_vector(ink_statistics(image)), low, high)[0])
+    return ood.judge(score, record["threshold"], record["signal"], OOD_REASON)
+
+
 # ## Serving
 
 SAMPLE_DIR = paths.SAMPLES_DIR / "digits"
@@ -222,8 +342,9 @@ def sample_name(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class DigitResult:
-    """What the classifier read in one image."""
+class DigitResult(ood.Judged):
+    """What the classifier read in one image, and whether the image looked like one handwritten digit
+    (``answer``, ``in_distribution`` and ``reason`` read it, see ``showcase.ood.Judged``)."""
 
     digit: int
     probabilities: np.ndarray
@@ -232,6 +353,11 @@ class DigitResult:
     """The (28, 28) float32 image the model saw, white ink on black in [0, 1]."""
     milliseconds: float
     """Wall-clock latency of the model's prediction alone (preprocessing not included)."""
+    ood: ood.Check = ood.UNCHECKED
+
+    @property
+    def label(self) -> str:
+        return str(self.digit)
 
     @property
     def confidence(self) -> float:
@@ -252,16 +378,22 @@ class DigitClassifier:
 
     def __init__(self, predictor: runtime.Predictor, entry: dict[str, Any]):
         self.predictor = calibration.calibrated(predictor, entry)
+        self.entry = entry
 
     def classify(self, image: Image.Image | np.ndarray) -> DigitResult:
-        """Apply the MNIST recipe to a drawing or photo and read it. Raises ``EmptyImageError`` without ink."""
-        return self.classify_prepared(prepare_digit(image))
+        """Check a drawing or photo, apply the MNIST recipe and read it. Raises ``EmptyImageError`` without ink."""
+        return self.classify_prepared(*prepare_checked(image, self.entry))
 
-    def classify_prepared(self, prepared: np.ndarray) -> DigitResult:
-        """Read an image already through ``prepare_digit``: (28, 28) float32 in [0, 1]."""
+    def classify_prepared(self, prepared: np.ndarray, check: ood.Check = ood.UNCHECKED) -> DigitResult:
+        """Read an image already through ``prepare_digit`` ((28, 28) float32 in [0, 1]), with its digit check."""
         probabilities, milliseconds = runtime.timed_predict(self.predictor, to_model_input(prepared))
         digit = int(np.argmax(probabilities[0]))
-        return DigitResult(digit, probabilities[0], prepared, milliseconds)
+        return DigitResult(digit, probabilities[0], prepared, milliseconds, check)
+
+
+def prepare_checked(image: Image.Image | np.ndarray, entry: dict[str, Any]) -> tuple[np.ndarray, ood.Check]:
+    """The MNIST recipe's image and the digit check of the image it was made from (``EmptyImageError`` first)."""
+    return prepare_digit(image), digit_check(image, entry)
 
 
 # ## Evaluation subset and calibration inputs
