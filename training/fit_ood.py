@@ -356,7 +356,7 @@ def per_kind_threshold(scores: dict[str, np.ndarray]) -> float:
 def digit_scores(measurements: dict, low, high, gaussian) -> dict[str, np.ndarray]:
     """Every compared score of one set (higher is more unusual; an image without ink is refused by the recipe)."""
     statistics, refused = measurements["statistics"], np.where(measurements["inked"], 0.0, np.inf)
-    scores = {f"range_{name}": digits.range_score(statistics[:, [i]], low[[i]], high[[i]]) + refused
+    scores = {f"range_{name}": digits.range_score(statistics[:, [i]], low[[i]], high[[i]], (name,)) + refused
               for i, name in enumerate(digits.INK_STATISTICS)}
     scores[DIGIT_SERVED] = digits.range_score(statistics, low, high) + refused
     scores["mahalanobis_ink_statistics"] = gaussian.score(statistics) + refused
@@ -442,7 +442,8 @@ def digit_record(name, method, thresholds, scores, out_scores, inside, counts, c
                   f"ink_statistics): each range runs from the {RANGE_PERCENTILES[0]}th to the "
                   f"{RANGE_PERCENTILES[1]}th percentile over {sum(len(inside['ranges', k]['inked']) for k in kinds)} "
                   "MNIST training digits, canvas drawings and photos of written digits, and the score is the largest "
-                  "excess over a range, in range widths" + (
+                  f"excess over a range, in range widths (above it only for {', '.join(digits.ONLY_ABOVE)}; below "
+                  f"it only for {', '.join(digits.ONLY_BELOW)})" + (
                       "; the page also flags what the autoencoder rebuilds worse than its own threshold"
                       if name == "anomaly" else ""),
         "signal": "how far the image's ink statistics fall outside those of handwritten digits, in range widths",

@@ -220,6 +220,10 @@ INK_STATISTICS = ("contrast", "ink_share", "faint_ratio", "pieces", "largest_pie
                   "paper_unevenness", "aspect")
 # Statistics compared on a logarithmic scale (ratios spanning orders of magnitude).
 LOG_STATISTICS = ("ink_share", "faint_ratio", "frame_ink", "paper_unevenness", "aspect")
+# Statistics where only one side of the range tells a digit from something else: cleaner, sharper or greyer than
+# the digits measured is no sign of a photo, more contrast or one whole stroke no sign of a texture.
+ONLY_ABOVE = ("faint_ratio", "pieces", "frame_ink", "colourfulness", "paper_unevenness")
+ONLY_BELOW = ("contrast", "largest_piece")
 OOD_REASON = "This doesn't look like one handwritten digit."
 
 
@@ -299,12 +303,16 @@ def statistics_vector(statistics: dict[str, float]) -> np.ndarray:
                      for name in INK_STATISTICS])
 
 
-def range_score(vectors: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """How far each row's statistics fall outside the ranges [low, high], in range widths: the largest excess
-    over the statistics, 0 when every one is inside (higher is more unusual)."""
+def range_score(vectors: np.ndarray, low: np.ndarray, high: np.ndarray,
+                names: tuple[str, ...] = INK_STATISTICS) -> np.ndarray:
+    """How far each row's statistics (``names``, in order) fall outside the ranges [low, high], in range widths:
+    the largest excess over the statistics, 0 when every one is inside (higher is more unusual). The statistics of
+    ``ONLY_ABOVE`` count only above their range, those of ``ONLY_BELOW`` only below."""
     vectors = np.atleast_2d(vectors)
     width = np.maximum(high - low, 1e-6)
-    return np.max(np.maximum((vectors - high) / width, (low - vectors) / width), axis=1).clip(0.0)
+    above = np.where([name in ONLY_BELOW for name in names], 0.0, (vectors - high) / width)
+    below = np.where([name in ONLY_ABOVE for name in names], 0.0, (low - vectors) / width)
+    return np.max(np.maximum(above, below), axis=1).clip(0.0)
 
 
 def digit_check(image: Image.Image | np.ndarray, entry: dict[str, Any]) -> ood.Check:

@@ -170,3 +170,22 @@ def test_a_blank_canvas_gets_the_prompt_not_a_warning(monkeypatch):
     app = page()
     assert any("Draw on the canvas" in element.value for element in app.info)
     assert not app.warning
+
+
+def test_an_uploaded_photo_that_is_not_a_digit_is_flagged_before_the_autoencoder():
+    app = upload(page(), (paths.SAMPLES_DIR / "ood" / "skimage_chelsea.jpg").read_bytes(), "cat.jpg")
+    assert verdict(app) == "anomaly"
+    assert any("This doesn't look like one handwritten digit" in element.value for element in app.warning)
+    assert shows_result(app)
+
+
+def test_a_scribble_covering_the_canvas_is_flagged(monkeypatch):
+    import streamlit_drawable_canvas
+
+    from showcase import ood_images
+
+    scribble = ood_images.scribble(np.random.default_rng(0))
+    monkeypatch.setattr(streamlit_drawable_canvas, "st_canvas", lambda **_: FakeCanvasResult(scribble))
+    app = page()
+    assert verdict(app) == "anomaly"
+    assert any("This doesn't look like one handwritten digit" in element.value for element in app.warning)

@@ -82,3 +82,38 @@ def test_bad_uploads_get_a_clear_message(name):
     assert not app.exception
     assert any(message in warning.value for warning in app.warning), [w.value for w in app.warning]
     assert not app.metric
+
+
+def test_an_uploaded_photo_that_is_not_a_digit_gets_the_third_state():
+    """Not a low-confidence reading: no prediction, no probabilities, the reason in a warning of its own."""
+    app = open_digits_page()
+    app.radio(key="digits_input").set_value("Upload a photo").run()
+    photo = (paths.SAMPLES_DIR / "ood" / "skimage_coffee.jpg").read_bytes()
+    app.file_uploader(key="digits_upload").set_value(("coffee.jpg", photo, "image/jpeg")).run()
+    assert not app.exception
+    assert any(warning.value.startswith("**This doesn't look like one handwritten digit.**")
+               for warning in app.warning), [w.value for w in app.warning]
+    assert not app.metric
+    assert any("Knowing when not to answer" in markdown.value for markdown in app.markdown)
+
+
+class FakeCanvasResult:
+    def __init__(self, image_data):
+        self.image_data = image_data
+
+
+def test_a_scribble_covering_the_canvas_is_refused_and_a_drawn_digit_is_read(monkeypatch):
+    """The canvas component cannot run in AppTest; stand in for it with the RGBA array it returns."""
+    import streamlit_drawable_canvas
+
+    from showcase import ood_images
+
+    rng = np.random.default_rng(0)
+    three = np.asarray(Image.open(next((paths.SAMPLES_DIR / "digits").glob("3_*.png"))))
+    for drawing, refused in ((ood_images.scribble(rng), True), (ood_images.canvas_drawing(three, rng), False)):
+        monkeypatch.setattr(streamlit_drawable_canvas, "st_canvas", lambda drawing=drawing, **_: FakeCanvasResult(
+            drawing))
+        app = open_digits_page()
+        assert not app.exception
+        assert any("This doesn't look like one handwritten digit" in w.value for w in app.warning) == refused
+        assert [metric.value for metric in app.metric] == ([] if refused else ["3"])
