@@ -221,9 +221,10 @@ INK_STATISTICS = ("contrast", "ink_share", "faint_ratio", "pieces", "largest_pie
 # Statistics compared on a logarithmic scale (ratios spanning orders of magnitude).
 LOG_STATISTICS = ("ink_share", "faint_ratio", "frame_ink", "paper_unevenness", "aspect")
 # Statistics where only one side of the range tells a digit from something else: cleaner, sharper or greyer than
-# the digits measured is no sign of a photo, more contrast or one whole stroke no sign of a texture.
+# the digits measured is no sign of a photo; more contrast, one whole stroke or a taller one (a straight 1) no sign
+# of anything else.
 ONLY_ABOVE = ("faint_ratio", "pieces", "frame_ink", "colourfulness", "paper_unevenness")
-ONLY_BELOW = ("contrast", "largest_piece")
+ONLY_BELOW = ("contrast", "largest_piece", "aspect")
 OOD_REASON = "This doesn't look like one handwritten digit."
 
 

@@ -52,6 +52,16 @@ def test_digits_route_answers_as_the_digit_classifier(api):
     assert answer["format"] == format_name and answer["result"]["digit"] == 7
     assert_same(answer["result"], local)
     assert "confidence" in answer["result"]  # properties are serialized with the fields
+    assert answer["result"]["in_distribution"] and answer["result"]["answer"] == "7"
+
+
+def test_the_digit_routes_refuse_a_photo_that_is_not_a_digit(api):
+    photo = (paths.SAMPLES_DIR / "ood" / "skimage_coffee.jpg").read_bytes()
+    for name in ("digits", "anomaly"):
+        result = api.request("POST", f"/v1/tasks/{name}", photo, {"Content-Type": "image/jpeg"}).json()["result"]
+        assert not result["in_distribution"] and result["reason"] == digits.OOD_REASON, name
+        assert result["ood"]["score"] > result["ood"]["threshold"], name
+    assert result["anomaly"] and result["answer"] is None
 
 
 def test_flowers_route_answers_as_the_flower_classifier(api):

@@ -82,15 +82,36 @@ def test_the_sample_digits_pass_as_they_are_drawn_and_photographed(classifier):
     assert sum(answers) >= len(answers) - 2
 
 
-def test_a_hand_drawn_canvas_digit_passes(classifier):
-    # A seven of two mouse strokes, as the browser test draws it.
+# Digits drawn with the mouse as straight strokes (canvas pixels), and a zero as an ellipse.
+MOUSE_DIGITS = {"1": [(140, 45), (140, 235)], "2": [(80, 80), (200, 80), (200, 140), (80, 230), (210, 230)],
+                "3": [(80, 60), (200, 60), (130, 140), (200, 200), (80, 240)],
+                "4": [(180, 240), (180, 50), (70, 180), (220, 180)],
+                "5": [(200, 50), (90, 50), (85, 130), (190, 140), (190, 230), (80, 230)],
+                "7": [(75, 55), (205, 55), (125, 240)]}
+
+
+@pytest.mark.parametrize("width", [8, 22, 40])  # the stroke-width slider's smallest, default and largest
+@pytest.mark.parametrize("scale", [0.4, 1.0])
+def test_digits_drawn_with_the_mouse_pass_at_every_stroke_width(entries, width, scale):
     from PIL import ImageDraw
 
-    alpha = Image.new("L", (280, 280), 0)
-    ImageDraw.Draw(alpha).line([(70, 60), (210, 60), (120, 230)], fill=255, width=22, joint="curve")
-    canvas = np.zeros((280, 280, 4), dtype=np.uint8)
-    canvas[..., 3] = np.asarray(alpha)
-    assert classifier.classify(canvas).in_distribution
+    def canvas(draw_strokes):
+        alpha = Image.new("L", (280, 280), 0)
+        draw_strokes(ImageDraw.Draw(alpha))
+        rgba = np.zeros((280, 280, 4), dtype=np.uint8)
+        rgba[..., 3] = np.asarray(alpha)
+        return rgba
+
+    def scaled(points):
+        return [(140 + (x - 140) * scale, 140 + (y - 140) * scale) for x, y in points]
+
+    drawings = {name: canvas(lambda draw, points=points: draw.line(scaled(points), fill=255, width=width,
+                                                                   joint="curve"))
+                for name, points in MOUSE_DIGITS.items()}
+    drawings["0"] = canvas(lambda draw: draw.ellipse(scaled([(70, 40), (210, 240)]), outline=255, width=width))
+    refused = [name for name, drawing in drawings.items()
+               if not digits.digit_check(drawing, entries["digits"]).in_distribution]
+    assert refused == []
 
 
 @pytest.mark.parametrize("name", ["digits", "anomaly"])
