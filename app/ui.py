@@ -463,7 +463,8 @@ def ood_section(record: dict[str, Any]) -> None:
     inside = record["in_distribution"].get("what", "validation photos")
     outside = record["evaluation_set"].get("what", "images that are not flowers")
     by_kind = ", ".join(f"{kind.replace('_', ' ')} {share:.0%}" for kind, share in figures["answered_by_kind"].items())
-    per_format = " (ONNX Runtime's; each format has its own)" if record.get("per_format") else ""
+    per_format = f" ({FORMAT_LABELS.get(reference, reference)}; each format has its own)" if record.get(
+        "per_format") else ""
     coverage_by_kind = figures.get("coverage_by_kind")
     kept = (" (" + ", ".join(f"{kind.replace('_', ' ')} {share:.1%}" for kind, share in coverage_by_kind.items())
             + ")") if coverage_by_kind else ""

@@ -333,9 +333,11 @@ def digit_measurements() -> tuple[dict, dict]:
     for role, kinds in DIGIT_SETS.items():
         images, labels = (x_test, y_test) if role == "test" else (x_train, y_train)
         for seed, (kind, rows) in enumerate(kinds.items()):
-            inside[role, kind] = cached(f"digits_{role}_{kind}", lambda: measured(
-                digit_inputs(images[rows], kind, seed + 10 * len(role)))) | {"labels": labels[rows]}
-    outside = {kind: cached(f"digits_ood_{kind}", lambda: measured(items)) for kind, items in non_digit_inputs().items()}
+            chosen, seed = images[rows], seed + 10 * len(role)
+            inside[role, kind] = cached(f"digits_{role}_{kind}", lambda chosen=chosen, kind=kind, seed=seed: measured(
+                digit_inputs(chosen, kind, seed))) | {"labels": labels[rows]}
+    outside = {kind: cached(f"digits_ood_{kind}", lambda items=items: measured(items))
+               for kind, items in non_digit_inputs().items()}
     return inside, outside
 
 
