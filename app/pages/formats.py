@@ -3,7 +3,7 @@
 import streamlit as st
 import ui
 
-from showcase import format_report, live_benchmark, runtime
+from showcase import format_report, graph_ops, live_benchmark, runtime
 from showcase.formats import FORMAT_LABELS, offered_formats, unavailable_formats
 
 st.title("Formats compared")
@@ -51,6 +51,27 @@ else:
             "(anomaly, digits vs Fashion-MNIST), pinball loss (forecast, lower is better), measured "
             "with each format on the same fixed subset as SavedModel."
         )
+
+
+def graph_section(model_name: str) -> None:
+    """What the converters did to one model's graph, in op counts read from its committed files."""
+    entry = manifest["models"].get(model_name, {})
+    record = entry.get("extra", {}).get("graph_ops")
+    if not record:
+        return
+    st.subheader(f"What the converters did to the graph ({entry['title'].lower()})")
+    st.write("The same network, counted op by op in each committed file: the SavedModel's serving graph, the "
+             "TFLite fp32 and full-int8 files, and the ONNX file before and after ONNX Runtime's load-time rewrite.")
+    if not graph_ops.is_current(entry):
+        st.warning(f"These counts were read from files that have changed since; `{record['command']}` "
+                   "counts them again.")
+    st.markdown("\n".join(f"- {sentence}" for sentence in graph_ops.findings(record)))
+    st.dataframe(graph_ops.op_table(record), hide_index=True, width="stretch")
+    with st.expander("Every op type"):
+        st.dataframe(graph_ops.op_table(record, by_role=False), hide_index=True, width="stretch")
+
+
+graph_section("digits")
 
 
 def watch_live_run(run_id: int) -> None:

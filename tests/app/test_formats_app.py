@@ -44,6 +44,8 @@ def test_the_page_shows_the_committed_benchmark():
     assert any("p50 (ms)" in names and "metric change" in names for names in column_names(app))
     assert len(app.get("vega_lite_chart")) == 2  # the overview chart and the metric-change heat map
     assert app.subheader[0].value == "Size against speed, every model and format"
+    assert "What the converters did to the graph (handwritten digits)" in [block.value for block in app.subheader]
+    assert "folded into the convolutions" in text
 
 
 @pytest.mark.slow
