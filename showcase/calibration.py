@@ -273,13 +273,15 @@ def item_probabilities(outputs: np.ndarray, temperature_value: float, owner: np.
                        count: int | None = None, floor: float = _SMALLEST) -> np.ndarray:
     """Calibrated probabilities per scored item.
 
-    For a model that scores a text in chunks (sentiment), ``owner`` gives each output row's item and the
-    item's probability is the mean of its chunks' probabilities, then scaled, as ``showcase.tasks.sentiment``
-    computes it.
+    For a model that scores a text in rows of logits (sentiment), ``owner`` gives each output row's item: the
+    item's logit is the sum over its rows (``showcase.tasks.sentiment.review_logits``), divided by the
+    temperature, as the page computes it.
     """
     if owner is None:
         return scaled(outputs, temperature_value, floor)
-    from showcase.tasks.sentiment import average_by_owner
+    from showcase.tasks.sentiment import review_logits
 
-    means = average_by_owner(np.asarray(outputs)[:, 0].astype(np.float64), owner, count)
-    return scaled(means[:, None], temperature_value)
+    if not temperature_value > 0 or not math.isfinite(temperature_value):
+        raise ValueError(f"A temperature must be a positive number, not {temperature_value!r}.")
+    logits = review_logits(np.asarray(outputs)[:, 0], owner, count) / temperature_value
+    return (1 / (1 + np.exp(-logits)))[:, None]

@@ -201,6 +201,28 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     return table[SHOWN_COLUMNS].rename(columns={"format label": "format"}).round(4)
 
 
+def comparison_models(manifest: dict[str, Any]) -> pd.DataFrame:
+    """The comparison models a training run recorded but the app does not serve (the sentiment Transformer), one
+    row per format tried: whether it exported, its size, test accuracy and p50 beside the served model's."""
+    rows = []
+    for name, entry in manifest["models"].items():
+        record = entry.get("extra", {}).get("transformer")
+        if not record:
+            continue
+        served = entry["metrics"]["values"]["accuracy"]
+        for format_name, figures in record["formats"].items():
+            rows.append({
+                "model": f"{name}: Transformer encoder", "format": FORMAT_LABELS.get(format_name, format_name),
+                "exported": "yes" if figures["exported"] else f"no ({figures['error']})",
+                "size (MB)": round(figures["bytes"] / 1e6, 2) if figures["exported"] else None,
+                "test accuracy": figures.get("accuracy"),
+                "against the served model (points)": round(100 * (figures["accuracy"] - served), 2)
+                if figures["exported"] else None,
+                "p50, 200 words (ms)": figures.get("p50_200_words_ms"),
+            })
+    return pd.DataFrame(rows)
+
+
 def shown_targets(table: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
     """``target_checks`` as the page's table shows it: one row per model and target, "met" or "missed"."""
     checks = target_checks(table, manifest)

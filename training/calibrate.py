@@ -93,7 +93,7 @@ def sentiment_splits(entry) -> dict[str, dict[str, np.ndarray]]:
     order = np.random.default_rng(SENTIMENT_SEED).permutation(len(train_texts))[:SENTIMENT_VALIDATION_SIZE]
 
     def encoded(texts, labels):
-        rows = [vocabulary.encode_chunks(review) for review in texts]
+        rows = [vocabulary.encode(review) for review in texts]
         owner = np.concatenate([np.full(len(chunk_rows), index) for index, chunk_rows in enumerate(rows)])
         return {"inputs": np.concatenate(rows), "owner": owner, "labels": np.asarray(labels)}
 
@@ -119,7 +119,7 @@ HELD_OUT = {
                        "the other four)"),
     "sentiment": HeldOut(sentiment_splits,
                          "the 2,500 validation reviews held out of IMDB train by the training script (seed 1337)",
-                         "IMDB test (24,996 reviews); a review's probability is the mean of its chunks'"),
+                         "IMDB test (24,996 reviews); a review's logit is the sum over its rows"),
 }
 
 
@@ -240,10 +240,11 @@ def calibrate_model(model_name: str, formats: list[str] | None) -> dict:
     rederive = "not_sure" in entry.get("extra", {})
     record = {
         "method": "temperature scaling (Guo et al. 2017): logits divided by T, T minimising the NLL of the fit "
-                  "split, one T per served format; the exported models output probabilities, so log-probabilities "
-                  "(softmax; full-int8 outputs floored at 1/512, half their step) or log-odds (sigmoid) serve as "
-                  "logits",
-        "applies_to": "review probability (mean of the chunks' probabilities)" if "owner" in report
+                  "split, one T per served format; "
+                  + ("the model outputs logits" if "owner" in report else
+                     "the exported models output probabilities, so log-probabilities (softmax; full-int8 outputs "
+                     "floored at 1/512, half their step) or log-odds (sigmoid) serve as logits"),
+        "applies_to": "review logit (the sum of its rows', showcase.tasks.sentiment.review_logits)" if "owner" in report
                       else "model output",
         "temperature": None,  # The reference format's, filled in below.
         "fitted_on": {"split": HELD_OUT[model_name].fitted_on, "n": int(len(fit_split["labels"])),

@@ -53,6 +53,15 @@ else:
         )
 
 
+comparisons = format_report.comparison_models(manifest)
+if not comparisons.empty:
+    st.subheader("Comparison models, not served")
+    st.caption("Trained on the same data and split as a served model and measured on the same test set, but not "
+               "served: which formats they export to, and their accuracy against the served model's "
+               "(docs/sentiment.md).")
+    st.dataframe(comparisons, hide_index=True, width="stretch")
+
+
 def graph_section(model_name: str) -> None:
     """What the converters did to one model's graph, in op counts read from its committed files."""
     entry = manifest["models"].get(model_name, {})

@@ -5,7 +5,7 @@ import ui
 
 from showcase import csvfiles
 from showcase.tasks import sentiment
-from showcase.tasks.sentiment import MAX_CHARACTERS, MAX_CSV_BYTES, MAX_CSV_ROWS, WORDS_PER_CHUNK
+from showcase.tasks.sentiment import MAX_CHARACTERS, MAX_CSV_BYTES, MAX_CSV_ROWS
 
 # The downloaded CSV's probability header says the probabilities are temperature-scaled.
 CALIBRATED_COLUMN = {"probability_positive": "probability_positive_calibrated"}
@@ -13,10 +13,10 @@ CSV_TYPES = ("csv", "txt", "tsv")
 
 st.title("Movie review sentiment")
 st.write(
-    "Type or paste a movie review. The text is lower-cased and stripped of HTML and punctuation, cut into "
-    f"windows of {WORDS_PER_CHUNK} words, and each window's words and word pairs (“not good”) are looked up "
-    "in a vocabulary learned from the IMDB training reviews. A small model averages their learned embeddings and "
-    "says how positive the review is."
+    "Type or paste a movie review. The text is lower-cased and stripped of HTML and punctuation, and its "
+    "words, word pairs and triples (“not good”, “not good at”) are looked up in a vocabulary of the n-grams "
+    "of the IMDB training reviews. The model adds up one learned weight per n-gram (naive-Bayes ratios times a "
+    "learned logistic regression) and says how positive the review is."
 )
 entry = ui.model_entry_or_stop("sentiment")
 
@@ -54,12 +54,6 @@ with single:
             if result.truncated:
                 st.warning(f"The text is longer than {MAX_CHARACTERS:,} characters; only the first "
                            f"{MAX_CHARACTERS:,} were scored.", icon=":material/content_cut:")
-            chunks = result.chunk_probabilities
-            if len(chunks) > 1:
-                st.info(f"The review has {result.words:,} words and the model reads {WORDS_PER_CHUNK} at a time, "
-                        f"so it was scored in {len(chunks)} chunks and their probabilities averaged, then "
-                        "calibrated (chunks before calibration: " + ", ".join(f"{p:.0%}" for p in chunks[:12])
-                        + (" …" if len(chunks) > 12 else "") + ").", icon=":material/splitscreen:")
             if result.known_words == 0:
                 st.warning("None of these words are in the model's vocabulary (it knows English movie reviews), "
                            "so the score is only the model's prior, not a judgement of the text.",
@@ -70,13 +64,14 @@ with single:
 
     if result is not None and result.known_words:
         st.subheader("Which words drove it")
-        st.caption("The model's score is an average over the review's words and word pairs, so it splits into "
-                   "one share per word: each word and pair is scored alone with "
-                   f"{ui.format_label(format_name)} and its share measured against an empty input. Blue words "
-                   "pushed toward positive, orange toward negative; hover for the share (in calibrated logit units).")
+        st.caption("The model's score is a sum over the review's words, pairs and triples, so it splits into "
+                   "one share per word: each n-gram is scored alone with "
+                   f"{ui.format_label(format_name)}, its share measured against an empty input and split "
+                   "between its words. Blue words pushed toward positive, orange toward negative; hover for the "
+                   "share (in calibrated logit units).")
         st.markdown(sentiment.highlighted_html(result.pieces), unsafe_allow_html=True)
         if result.explanation_cut:
-            st.caption(f"Highlights cover the first {sentiment.MAX_EXPLAINED_WORDS} words (one model call per word).")
+            st.caption(f"Highlights cover the first {sentiment.MAX_EXPLAINED_WORDS:,} words.")
 
 with batch:
     st.write(f"Upload a CSV with a column of texts; each row gets a label and a probability. Up to "

@@ -7,19 +7,22 @@ turn a review into model input here, so the model always sees text prepared the 
    ("don't" -> "dont"), every other non-letter/non-digit character (punctuation, emoji) becomes a space.
 2. ``words``: the normalized text split on whitespace.
 3. ``Vocabulary.words``: the same words with names replaced by one token, ``PERSON``. A word written
-   with a capital ("Emma", not "emma" or "EMMA") is a name when it is in the vocabulary's list of names
-   (the training script builds it: words the IMDB reviews nearly always capitalize — actors, characters,
-   places — plus the US census first names) or when it is not in the vocabulary at all.
-   Without this, names carried sentiment learned from the reviews' actors and characters: in "I watched
-   this with Emma / Linda last night…" the probability moved from 0.60 to 0.03.
-4. ``Vocabulary.encode_chunks``: the words are cut into chunks of ``WORDS_PER_CHUNK`` words; each chunk
-   becomes its unigram ids followed by its bigram ids ("not good"), terms outside the vocabulary are
-   dropped, and the ids are right-padded with 0 to ``WINDOW`` ids. A review longer than one chunk is
-   scored chunk by chunk and the probabilities are averaged (``average_by_owner``).
+   with a capital ("Emma", not "emma" or "EMMA") is a name when it is in the list of names (the training
+   script builds it: words the IMDB reviews nearly always capitalize — actors, characters, places — plus
+   the US census first names) or when the vocabulary does not know it at all. Without this, names carried
+   sentiment learned from the reviews' actors and characters.
+4. ``Vocabulary.encode``: every unigram, bigram and trigram of the words ("not", "not good", "not good
+   at") is looked up in the vocabulary, a hashed table of the n-grams found in at least two training
+   reviews (``Vocabulary``); n-grams it does not hold are dropped. The review's distinct ids, sorted, fill
+   rows of ``WINDOW`` ids (padded with 0), followed by one empty row.
 
-The vocabulary is a UTF-8 text file with one term per line: the term on line n (counting from 1) has
-id n; id 0 is padding. The list of first names is a file with one lower-case name per line. Both ship
-beside the model in ``models/sentiment/``.
+The model is linear in its ids: a row's logit is a bias plus one learned weight per id (naive-Bayes
+log-count ratios times learned factors, folded into one table), so a review's logit is the bias plus the
+weights of all its n-grams however many rows it takes (``review_logits``), and it splits exactly into one
+share per n-gram (``word_effects``).
+
+The vocabulary is a NumPy file of one byte per bucket (``ngram_table.npy``); the list of names is a file with
+one lower-case name per line (``person_names.txt``). Both ship beside the model in ``models/sentiment/``.
 
 Serving is one class, ``SentimentClassifier``: it scores a review (``SentimentResult``: the calibrated
 probability, the label, the word-by-word explanation and the latency) and a CSV of reviews (``ScoredTable``).
@@ -38,6 +41,7 @@ import dataclasses
 import html
 import re
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -47,11 +51,20 @@ import pandas as pd
 from showcase import calibration, csvfiles, datasets, evaluation, paths, runtime
 from showcase import manifest as manifest_lib
 
-PREPROCESSING_ID = "showcase.preprocessing.sentiment:Vocabulary.encode_chunks"
-WORDS_PER_CHUNK = 256
-# Unigrams and bigrams of one chunk: 256 + 255 ids, padded to a round 512.
-WINDOW = 512
+PREPROCESSING_ID = "showcase.tasks.sentiment:Vocabulary.encode"
+# Unigrams, bigrams and trigrams.
+NGRAM_ORDER = 3
+# The model's ids per row: a 200-word review has about 600 n-grams, of which about 450 are known.
+WINDOW = 1024
 PADDING_ID = 0
+# Buckets of the vocabulary table (and weights of the model): 2^21, room for the ~0.8M n-grams found in at
+# least MIN_DOCUMENTS training reviews with few left out.
+BUCKETS = 2**21
+MIN_DOCUMENTS = 2
+# The second hash's seed, and how many of the first hash's top bits make the fingerprint (bits the bucket
+# index, its low bits, does not use while BUCKETS is at most 2^21).
+SECOND_HASH_SEED = 0x5BD1E995
+FINGERPRINT_BITS = 11
 # The token that stands for every person name (letters only, so normalization leaves it as it is).
 PERSON = "xxperson"
 # A word of the texts is a proper noun if it is capitalized this often ("Seagal", "Hollywood")...
@@ -117,78 +130,141 @@ def pieces(text: str) -> list[tuple[str, list[str]]]:
     return [(piece, words(piece)) for piece in cleaned.split()]
 
 
-def ngrams(tokens: Sequence[str]) -> list[str]:
-    """Unigrams followed by bigrams ("a b") of a list of words."""
-    return list(tokens) + [f"{first} {second}" for first, second in zip(tokens, tokens[1:])]
+def ngrams(tokens: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
+    """Every unigram, bigram and trigram of a list of words ("not", "not good", "not good at"), each with the
+    positions of the words it covers: unigrams first, then bigrams, then trigrams."""
+    return [(" ".join(tokens[start:start + order]), tuple(range(start, start + order)))
+            for order in range(1, NGRAM_ORDER + 1) for start in range(len(tokens) - order + 1)]
 
 
-def chunks(tokens: Sequence[str], size: int = WORDS_PER_CHUNK) -> list[Sequence[str]]:
-    """Consecutive slices of at most ``size`` words; one empty chunk for an empty text."""
-    return [tokens[start:start + size] for start in range(0, len(tokens), size)] or [tokens[:0]]
+def _hashes(terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent 32-bit hashes (CRC-32 with two seeds) of each term, as uint64 arrays."""
+    encoded = [term.encode("utf-8") for term in terms]
+    first = np.fromiter((zlib.crc32(term) for term in encoded), np.uint64, len(encoded))
+    second = np.fromiter((zlib.crc32(term, SECOND_HASH_SEED) for term in encoded), np.uint64, len(encoded))
+    return first, second
+
+
+def _slots(terms: Sequence[str], buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each term's two candidate buckets (never 0, the padding id) and its fingerprint (1..255)."""
+    first, second = _hashes(terms)
+    mask = np.uint64(buckets - 1)
+    candidates = [np.where(hashed & mask == 0, 1, hashed & mask).astype(np.int64) for hashed in (first, second)]
+    fingerprints = ((first >> np.uint64(32 - FINGERPRINT_BITS)) % np.uint64(255) + np.uint64(1)).astype(np.uint8)
+    return candidates[0], candidates[1], fingerprints
 
 
 class Vocabulary:
-    """Terms (unigrams and bigrams) and their ids; id 0 is padding."""
+    """The n-grams the model knows, as a hashed table of fingerprints, and the person names it masks.
 
-    def __init__(self, terms: Sequence[str], person_names: Iterable[str] = ()):
-        if len(set(terms)) != len(terms):
-            raise ValueError("The vocabulary has duplicate terms.")
-        self.terms = list(terms)
-        self.ids = {term: index + 1 for index, term in enumerate(self.terms)}
+    The table has one byte per bucket (``buckets``, a power of two): 0 for an empty bucket, else the
+    fingerprint of the n-gram stored there. An n-gram may live in either of its two candidate buckets; it is
+    known when one of them holds its fingerprint, and that bucket is its id. So the model's ids need neither a
+    vocabulary file of millions of n-grams nor a hashing trick that gives every unseen n-gram some other
+    n-gram's weight: an unseen n-gram matches only when a bucket holds its fingerprint by chance (at most 2 in
+    255). Bucket 0 is never used; it is the padding id.
+    """
+
+    def __init__(self, table: np.ndarray, person_names: Iterable[str] = ()):
+        table = np.asarray(table)
+        buckets = len(table)
+        if table.dtype != np.uint8 or table.ndim != 1 or buckets < 2 or buckets & (buckets - 1):
+            raise ValueError("A vocabulary table is a 1-D uint8 array whose length is a power of two.")
+        if table[PADDING_ID]:
+            raise ValueError("Bucket 0 of a vocabulary table is the padding id and must be empty.")
+        self.table = table
         self.person_names = frozenset(person_names)
+
+    @property
+    def buckets(self) -> int:
+        """Number of ids the model's weights need (padding included)."""
+        return len(self.table)
+
+    @property
+    def size(self) -> int:
+        """Number of n-grams stored."""
+        return int(np.count_nonzero(self.table))
+
+    def term_ids(self, terms: Sequence[str]) -> np.ndarray:
+        """The id of each term, 0 for a term the vocabulary does not hold."""
+        if not len(terms):
+            return np.zeros(0, dtype=np.int64)
+        first, second, fingerprints = _slots(terms, self.buckets)
+        return np.where(self.table[first] == fingerprints, first,
+                        np.where(self.table[second] == fingerprints, second, PADDING_ID))
+
+    def knows(self, words: Sequence[str]) -> np.ndarray:
+        """Whether each (lower-case) word is a known unigram."""
+        return self.term_ids(words) != PADDING_ID
 
     def words(self, text: str, mask_unknown: bool = True) -> list[str]:
         """The lower-case words of a text, capitalized person names (and, with ``mask_unknown``, capitalized
         words the vocabulary does not know) replaced by ``PERSON``; one entry per word of ``words(text)``."""
-        return [self._mask(word, mask_unknown) for word in cased_words(text)]
-
-    def _mask(self, word: str, mask_unknown: bool) -> str:
-        lower = word.lower()
-        if is_capitalized(word) and (lower in self.person_names or (mask_unknown and lower not in self.ids)):
-            return PERSON
+        cased = cased_words(text)
+        lower = [word.lower() for word in cased]
+        capitalized = [index for index, word in enumerate(cased) if is_capitalized(word)]
+        unknown = set()
+        if mask_unknown and capitalized:
+            known = self.knows([lower[index] for index in capitalized])
+            unknown = {index for index, is_known in zip(capitalized, known) if not is_known}
+        for index in capitalized:
+            if index in unknown or lower[index] in self.person_names:
+                lower[index] = PERSON
         return lower
 
-    def __len__(self) -> int:
-        """Number of ids the model's embedding needs (terms + padding)."""
-        return len(self.terms) + 1
+    def occurrences(self, tokens: Sequence[str]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+        """The ids of the known n-grams of a list of words, one per occurrence, and the word positions of each."""
+        terms = ngrams(tokens)
+        ids = self.term_ids([term for term, _ in terms])
+        known = np.flatnonzero(ids)
+        return ids[known], [terms[index][1] for index in known]
+
+    def encode_words(self, tokens: Sequence[str]) -> np.ndarray:
+        """Words -> model input: the distinct ids of their known n-grams, sorted, in rows of ``WINDOW`` ids
+        right-padded with 0, then one empty row (see ``review_logits``). int32, shape (rows, WINDOW)."""
+        ids = np.unique(self.occurrences(tokens)[0])
+        rows = np.zeros((-(-len(ids) // WINDOW) + 1, WINDOW), dtype=np.int32)
+        rows.reshape(-1)[: len(ids)] = ids
+        return rows
+
+    def encode(self, text: str) -> np.ndarray:
+        """A text -> its model input rows (``encode_words`` of ``words(text)``)."""
+        return self.encode_words(self.words(text))
 
     @classmethod
-    def build(
-        cls, texts: Iterable[str], max_terms: int, min_documents: int = 3, person_names: Iterable[str] = ()
-    ) -> "Vocabulary":
-        """The ``max_terms`` unigrams and bigrams found in the most documents (ties broken alphabetically),
-        counted after the listed person names are masked."""
-        masking = cls([], person_names)
+    def build(cls, texts: Iterable[str], buckets: int = BUCKETS, min_documents: int = MIN_DOCUMENTS,
+              person_names: Iterable[str] = ()) -> "Vocabulary":
+        """The n-grams found in at least ``min_documents`` texts (after the listed names are masked), placed
+        most frequent first (ties alphabetically) into the first free of their two buckets; an n-gram whose
+        buckets are both taken is left out."""
+        masking = cls(np.zeros(2, dtype=np.uint8), person_names)
         document_frequency: collections.Counter[str] = collections.Counter()
         for text in texts:
-            document_frequency.update(set(ngrams(masking.words(text, mask_unknown=False))))
-        frequent = [(term, count) for term, count in document_frequency.items() if count >= min_documents]
-        frequent.sort(key=lambda item: (-item[1], item[0]))
-        return cls([term for term, _ in frequent[:max_terms]], masking.person_names)
+            document_frequency.update({term for term, _ in ngrams(masking.words(text, mask_unknown=False))})
+        frequent = sorted((term for term, count in document_frequency.items() if count >= min_documents),
+                          key=lambda term: (-document_frequency[term], term))
+        table = np.zeros(buckets, dtype=np.uint8)
+        if frequent:
+            first, second, fingerprints = _slots(frequent, buckets)
+            for one, other, fingerprint in zip(first.tolist(), second.tolist(), fingerprints.tolist()):
+                if not table[one]:
+                    table[one] = fingerprint
+                elif not table[other]:
+                    table[other] = fingerprint
+        table[PADDING_ID] = 0
+        return cls(table, masking.person_names)
 
     @classmethod
     def load(cls, path: Path, person_names_path: Path | None = None) -> "Vocabulary":
         names = _read_lines(person_names_path) if person_names_path else []
-        return cls(_read_lines(path), names)
+        return cls(np.load(path, allow_pickle=False), names)
 
     def save(self, path: Path) -> Path:
-        return _write_lines(path, self.terms)
+        np.save(path, self.table, allow_pickle=False)
+        return Path(path)
 
     def save_person_names(self, path: Path) -> Path:
         return _write_lines(path, sorted(self.person_names))
-
-    def encode_words(self, tokens: Sequence[str]) -> np.ndarray:
-        """One chunk of at most ``WORDS_PER_CHUNK`` words -> int32 ids of shape (WINDOW,)."""
-        if len(tokens) > WORDS_PER_CHUNK:
-            raise ValueError(f"A chunk holds at most {WORDS_PER_CHUNK} words, got {len(tokens)}.")
-        ids = [self.ids[term] for term in ngrams(tokens) if term in self.ids]
-        row = np.zeros(WINDOW, dtype=np.int32)
-        row[: len(ids)] = ids
-        return row
-
-    def encode_chunks(self, text: str) -> np.ndarray:
-        """A text -> int32 array (number of chunks, WINDOW): the model input, one row per chunk."""
-        return np.stack([self.encode_words(chunk) for chunk in chunks(self.words(text))])
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -200,15 +276,42 @@ def _write_lines(path: Path, lines: Sequence[str]) -> Path:
     return Path(path)
 
 
+def review_logits(row_logits: np.ndarray, owner: np.ndarray | None = None, count: int | None = None) -> np.ndarray:
+    """Each review's logit from the model's row logits (``owner``: each row's review, rows of a review together;
+    without it, all rows are one review).
+
+    The model is linear in its ids: a row's logit is the bias plus the weights of its ids. A review's rows end
+    with an empty row, whose logit is the bias alone, so the review's logit, the bias plus the weights of all
+    its ids, is the sum of its rows' logits less the bias once per row beyond the first.
+    """
+    row_logits = np.asarray(row_logits, dtype=np.float64).reshape(-1)
+    if owner is None:
+        owner, count = np.zeros(len(row_logits), dtype=np.int64), 1
+    owner = np.asarray(owner)
+    totals = np.bincount(owner, weights=row_logits, minlength=count)
+    rows = np.bincount(owner, minlength=count)
+    last_rows = np.flatnonzero(np.append(owner[1:] != owner[:-1], True))
+    bias = np.zeros(count)
+    bias[owner[last_rows]] = row_logits[last_rows]
+    return totals - (rows - 1) * bias
+
+
+def review_probabilities(row_logits: np.ndarray, owner: np.ndarray | None = None,
+                         count: int | None = None) -> np.ndarray:
+    """``review_logits`` as probabilities of "positive" (float64, not calibrated)."""
+    return 1 / (1 + np.exp(-review_logits(row_logits, owner, count)))
+
 # ## Serving
 
 MODEL_NAME = "sentiment"
-VOCABULARY_FILE = "vocabulary.txt"
+VOCABULARY_FILE = "ngram_table.npy"
 PERSON_NAMES_FILE = "person_names.txt"
 # The page scores at most this many characters of one text (about 18,000 words); the rest is cut with a notice.
 MAX_CHARACTERS = 100_000
-# Word highlights are computed for the first chunks only (one batched call per chunk, one row per term).
-MAX_EXPLAINED_WORDS = 2 * WORDS_PER_CHUNK
+# Word highlights cover the first words only (one model row per distinct n-gram id).
+MAX_EXPLAINED_WORDS = 2_000
+# Rows per model call when measuring the n-grams' weights one by one.
+EXPLANATION_BATCH = 2_048
 # Batch mode limits.
 MAX_CSV_BYTES = 10_000_000
 MAX_CSV_ROWS = 2_000
@@ -235,12 +338,6 @@ class TextInputError(ValueError):
     """Text or a CSV upload that cannot be scored; the message says why and what to do."""
 
 
-def average_by_owner(values: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
-    """Mean of ``values`` grouped by ``owner`` (0..count-1): chunk probabilities -> one per review."""
-    totals = np.bincount(owner, weights=values, minlength=count)
-    return totals / np.maximum(np.bincount(owner, minlength=count), 1)
-
-
 def load_vocabulary(entry: dict[str, Any]) -> Vocabulary:
     """The vocabulary and list of person names listed in the manifest entry, checked against their sha256."""
     files = [_verified_file(entry, key) for key in ("vocabulary", "person_names")]
@@ -263,10 +360,10 @@ def _verified_file(entry: dict[str, Any], key: str):
 
 @dataclasses.dataclass
 class Score:
-    probability: float  # of "positive", the mean over chunks
-    chunk_probabilities: np.ndarray
+    probability: float  # of "positive", calibrated
+    logit: float  # the model's logit for the review, before calibration
     words: int
-    known_words: int
+    known_words: int  # words that are known unigrams
     truncated: bool  # the text was longer than MAX_CHARACTERS
 
     @property
@@ -286,74 +383,69 @@ def check_text(text: str) -> tuple[str, bool]:
     return text, truncated
 
 
+def calibrated_probability(logit: float, temperature: float = 1.0) -> float:
+    """The probability of "positive" for a review's logit scaled by ``temperature`` (``showcase.calibration``)."""
+    return float(1 / (1 + np.exp(-logit / temperature)))
+
+
 def score_text(predictor: runtime.Predictor, vocabulary: Vocabulary, text: str,
                temperature: float = 1.0) -> Score:
-    """Score one review: every chunk of ``WORDS_PER_CHUNK`` words in one batch, probabilities averaged, the mean
-    calibrated with ``temperature`` (``showcase.calibration``; 1.0 leaves it as the model gave it)."""
+    """Score one review: all its rows in one model call, their logits summed (``review_logits``), calibrated
+    with ``temperature`` (1.0 leaves the probability as the model gives it)."""
     text, truncated = check_text(text)
     tokens = vocabulary.words(text)
-    chunk_probabilities = predictor.predict(vocabulary.encode_chunks(text))[:, 0]
+    logit = float(review_logits(predictor.predict(vocabulary.encode_words(tokens))[:, 0])[0])
     return Score(
-        probability=review_probability(chunk_probabilities, temperature),
-        chunk_probabilities=chunk_probabilities,
+        probability=calibrated_probability(logit, temperature),
+        logit=logit,
         words=len(tokens),
-        known_words=sum(token in vocabulary.ids for token in tokens),
+        known_words=int(vocabulary.knows(tokens).sum()),
         truncated=truncated,
     )
 
 
-def _chunk_terms(vocabulary: Vocabulary, tokens: Sequence[str]) -> list[tuple[int, tuple[int, ...]]]:
-    """(id, word positions it covers) for every in-vocabulary unigram and bigram of one chunk, in model order."""
-    terms = [(token, (position,)) for position, token in enumerate(tokens)]
-    terms += [(f"{tokens[i]} {tokens[i + 1]}", (i, i + 1)) for i in range(len(tokens) - 1)]
-    return [(vocabulary.ids[term], covered) for term, covered in terms if term in vocabulary.ids]
+def ngram_weights(predictor: runtime.Predictor, ids: np.ndarray) -> np.ndarray:
+    """The model's weight of each id: the logit of a row holding that id alone, less the logit of an empty row.
 
-
-def review_probability(chunk_probabilities: np.ndarray, temperature: float = 1.0) -> float:
-    """A review's probability of "positive": the mean of its chunks' probabilities, calibrated."""
-    mean = np.asarray(chunk_probabilities, dtype=np.float64).mean()
-    return float(calibration.scaled(np.array([[mean]]), temperature)[0, 0])
-
-
-def _logit(probabilities: np.ndarray) -> np.ndarray:
-    # Clipped so that a saturated probability (exactly 0 or 1 in float32) still gives a finite, signed logit.
-    clipped = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
-    return np.log(clipped / (1 - clipped))
+    Measured with the selected format itself, so the shares are that format's, quantization included.
+    """
+    weights = []
+    for start in range(0, len(ids), EXPLANATION_BATCH):
+        part = ids[start:start + EXPLANATION_BATCH]
+        # Row 0 is the empty input (the bias alone); row i + 1 holds id i alone.
+        rows = np.zeros((len(part) + 1, WINDOW), dtype=np.int32)
+        rows[1:, 0] = part
+        logits = predictor.predict(rows)[:, 0].astype(np.float64)
+        weights.append(logits[1:] - logits[0])
+    return np.concatenate(weights) if weights else np.zeros(0)
 
 
 def word_effects(predictor: runtime.Predictor, vocabulary: Vocabulary, text: str,
                  temperature: float = 1.0) -> np.ndarray:
     """How much each word pushes the review toward "positive" (> 0) or "negative" (< 0), in logit units.
 
-    The model's logit is the bias plus a linear function of the *mean* of the chunk's term embeddings, so
-    it splits exactly into one share per term: (logit of the term alone - logit of an empty input) / number
-    of terms. Each share is measured by running the selected format on one-term inputs (a single batch per
-    chunk), so it works the same whatever the format. A bigram's share is split between its two words. Plain
-    occlusion (leave a word out, rescore) says nothing on short, clear-cut texts, whose probability
-    saturates at exactly 1.0 or 0.0 in float32. Shares are divided by the number of chunks (the review's
-    probability is the chunks' mean). Calibration divides the review's logit by ``temperature``, so the shares
-    are divided by it too: a one-chunk review's calibrated logit still splits exactly into them. Words after
-    ``MAX_EXPLAINED_WORDS`` get NaN (not computed).
+    The review's logit is the bias plus the weight of each distinct n-gram id (``review_logits``), so it splits
+    exactly into one share per n-gram: the id's weight (``ngram_weights``), shared equally by the id's
+    occurrences in the text (a repeated n-gram counts once) and split equally between the words each
+    occurrence covers. Plain occlusion (leave a word out, rescore) says nothing on short, clear-cut texts,
+    whose probability saturates. Calibration divides the review's logit by ``temperature``, so the shares are
+    divided by it too: the calibrated logit is the bias / ``temperature`` plus the sum of the shares. Words
+    after ``MAX_EXPLAINED_WORDS`` get NaN (not computed).
     """
     text, _ = check_text(text)
     tokens = vocabulary.words(text)
-    chunk_list = chunks(tokens)
-    effects = np.full(len(tokens), np.nan)
-    for chunk_index, chunk in enumerate(chunk_list):
-        start = chunk_index * WORDS_PER_CHUNK
-        if start >= MAX_EXPLAINED_WORDS:
-            break
-        terms = _chunk_terms(vocabulary, chunk)
-        word_effect = np.zeros(len(chunk))
-        if terms:
-            # Row 0 is the empty input (the bias alone); row i + 1 holds term i alone.
-            rows = np.zeros((len(terms) + 1, WINDOW), dtype=np.int32)
-            rows[1:, 0] = [term_id for term_id, _ in terms]
-            logits = _logit(predictor.predict(rows)[:, 0])
-            shares = (logits[1:] - logits[0]) / len(terms) / temperature
-            for (_, covered), share in zip(terms, shares):
-                word_effect[list(covered)] += share / len(covered)
-        effects[start : start + len(chunk)] = word_effect / len(chunk_list)
+    ids, covered = vocabulary.occurrences(tokens)
+    explained = np.array([positions[-1] < MAX_EXPLAINED_WORDS for positions in covered], dtype=bool)
+    distinct, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    weights = np.zeros(len(distinct))
+    needed = np.unique(inverse[explained])
+    weights[needed] = ngram_weights(predictor, distinct[needed])
+    shares = weights[inverse] / counts[inverse] / temperature
+    effects = np.zeros(len(tokens))
+    for share, positions, is_explained in zip(shares, covered, explained):
+        if is_explained:
+            effects[list(positions)] += share / len(positions)
+    effects[MAX_EXPLAINED_WORDS:] = np.nan
     return effects
 
 
@@ -453,14 +545,14 @@ def score_table(
                 continue
             notes[index] = f"only the first {MAX_CHARACTERS:,} characters were scored" if truncated else ""
             truncated_rows += truncated
-            encoded = vocabulary.encode_chunks(text)
+            encoded = vocabulary.encode(text)
             rows.append(encoded)
             owners += [index] * len(encoded)
         if rows:
-            chunk_probabilities = predictor.predict(np.concatenate(rows))[:, 0]
-            owner = np.asarray(owners)
-            for index in np.unique(owner):
-                probability = review_probability(chunk_probabilities[owner == index], temperature)
+            indexes, owner = np.unique(owners, return_inverse=True)
+            logits = review_logits(predictor.predict(np.concatenate(rows))[:, 0], owner, len(indexes))
+            for index, logit in zip(indexes, logits):
+                probability = calibrated_probability(logit, temperature)
                 probabilities[index] = round(probability, 4)
                 labels[index] = "positive" if probability >= 0.5 else "negative"
         if progress is not None:
@@ -490,9 +582,9 @@ class SentimentResult(Score):
 class SentimentClassifier:
     """Scores movie reviews with one format of the sentiment model, calibrated with that format's temperature.
 
-    ``predictor`` returns the model's raw probabilities (``showcase.runtime``; shared and thread-safe): the
-    temperature applies to a review's mean over its chunks, not to each chunk (``review_probability``). The
-    object holds no other state, so a page makes one per run.
+    ``predictor`` returns the model's row logits (``showcase.runtime``; shared and thread-safe): the
+    temperature applies to a review's logit, the sum over its rows (``review_logits``). The object holds no
+    other state, so a page makes one per run.
     """
 
     def __init__(self, predictor: runtime.Predictor, vocabulary: Vocabulary, entry: dict[str, Any]):
@@ -614,24 +706,24 @@ if __name__ == "__main__":
 
 
 def calibration_inputs(entry: dict[str, Any]) -> np.ndarray:
-    """Representative inputs for int8 calibration: the chunks of the committed sample reviews."""
+    """Representative inputs for int8 calibration: the rows of the committed sample reviews."""
     vocabulary = load_vocabulary(entry)
     reviews = read_csv_upload((paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())[0]["review"]
-    return np.concatenate([vocabulary.encode_chunks(review) for review in reviews if review.strip()])
+    return np.concatenate([vocabulary.encode(review) for review in reviews if review.strip()])
 
 
 def evaluation_arrays(entry: dict[str, Any]) -> dict[str, np.ndarray]:
     vocabulary = load_vocabulary(entry)
     reviews, labels = datasets.imdb(evaluation.require_dataset(datasets.IMDB))["test"]
-    encoded = [vocabulary.encode_chunks(review) for review in reviews[::25]]
+    encoded = [vocabulary.encode(review) for review in reviews[::25]]
     owner = np.concatenate([np.full(len(rows), index) for index, rows in enumerate(encoded)])
     return {"inputs": np.concatenate(encoded), "owner": owner, "targets": labels[::25]}
 
 
 def evaluation_score(outputs: np.ndarray, arrays: dict[str, np.ndarray]) -> float:
-    """Review accuracy, each review's probability the mean of its chunks'."""
-    probabilities = average_by_owner(outputs[:, 0], arrays["owner"], len(arrays["targets"]))
-    return float(np.mean((probabilities >= 0.5) == arrays["targets"]))
+    """Review accuracy, each review's logit the sum over its rows (``review_logits``)."""
+    logits = review_logits(outputs[:, 0], arrays["owner"], len(arrays["targets"]))
+    return float(np.mean((logits >= 0) == arrays["targets"]))
 
 
 EVALUATION = evaluation.Subset("accuracy", True, "1,000 IMDB test reviews (every 25th)", evaluation_arrays,

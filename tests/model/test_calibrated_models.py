@@ -31,9 +31,9 @@ def served_outputs(model_name: str, format_name: str):
     raw = np.concatenate([predictor.predict(arrays["inputs"][i:i + evaluation.BATCH]) for i in batches])
     temperature = calibration.temperature(entry, format_name)
     if "owner" in arrays:  # Sentiment: one probability per review, computed as the page does.
-        reviews = [raw[arrays["owner"] == index, 0] for index in range(len(arrays["targets"]))]
-        before = np.array([[sentiment.review_probability(chunks)] for chunks in reviews])
-        after = np.array([[sentiment.review_probability(chunks, temperature)] for chunks in reviews])
+        logits = sentiment.review_logits(raw[:, 0], arrays["owner"], len(arrays["targets"]))
+        before = np.array([[sentiment.calibrated_probability(logit)] for logit in logits])
+        after = np.array([[sentiment.calibrated_probability(logit, temperature)] for logit in logits])
     else:
         served = calibration.calibrated(predictor, entry)
         before = raw

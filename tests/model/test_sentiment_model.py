@@ -35,15 +35,19 @@ def test_manifest_entry_is_valid_and_meets_the_targets():
     schema = manifest_lib.json.loads(manifest_lib.SCHEMA_PATH.read_text())
     jsonschema.validate(manifest_lib.load_manifest(), schema)
     assert ENTRY["metrics"]["n"] == 24_996
-    assert ENTRY["metrics"]["values"]["accuracy"] >= 0.89
+    assert ENTRY["metrics"]["values"]["accuracy"] >= 0.917
     for name in FORMATS:
-        assert ENTRY["metrics"]["per_format"][name]["accuracy"] >= 0.89, name
+        assert ENTRY["metrics"]["per_format"][name]["accuracy"] >= 0.917, name
+    # The served model matches or beats every classical baseline measured in the same training run.
+    baselines = ENTRY["extra"]["baselines"]
+    assert set(baselines) == {"tfidf_lr_uni_bi", "nb_lr_uni_bi", "nb_lr_uni_bi_tri"}
+    assert ENTRY["metrics"]["values"]["accuracy"] >= max(figures["accuracy"] for figures in baselines.values())
     assert ENTRY["training"]["seconds"] <= 30 * 60
     assert ENTRY["input"]["dtype"] == "int32" and ENTRY["input"]["shape"] == [None, recipe.WINDOW]
 
 
 def test_artifacts_and_vocabulary_match_the_manifest_and_fit_in_30_mb():
-    records = list(ENTRY["artifacts"].values()) + [ENTRY["extra"]["vocabulary"]]
+    records = list(ENTRY["artifacts"].values()) + [ENTRY["extra"][key] for key in ("vocabulary", "person_names")]
     assert [manifest_lib.verify_artifact(record) for record in records] == [None] * len(records)
     assert sum(record["bytes"] for record in records) <= 30_000_000
 
@@ -92,11 +96,25 @@ def test_word_effects_point_the_right_way(predictor, vocabulary):
 
 def test_formats_agree(vocabulary):
     reviews = sentiment.read_csv_upload((paths.SAMPLES_DIR / "sentiment" / "reviews.csv").read_bytes())[0]["review"]
-    batch = np.concatenate([vocabulary.encode_chunks(review) for review in reviews if review.strip()])
+    batch = np.concatenate([vocabulary.encode(review) for review in reviews if review.strip()])
     reference = runtime.load("sentiment", "savedmodel").predict(batch)
     for name in FORMATS:
-        tolerance = 0.03 if name == "tflite_int8" else 1e-4
+        # Row logits: float formats agree to rounding; full int8 to a few of its steps.
+        tolerance = 0.3 if name == "tflite_int8" else 1e-3
         np.testing.assert_allclose(runtime.load("sentiment", name).predict(batch), reference, atol=tolerance)
+
+
+def test_the_explanation_adds_up_to_the_reviews_logit(predictor, vocabulary):
+    """The word shares plus the bias are the review's logit, in every format, for short and long reviews."""
+    bias = float(predictor.predict(np.zeros((1, recipe.WINDOW), dtype=np.int32))[0, 0])
+    samples = sentiment.read_csv_upload(sentiment.SAMPLE_CSV.read_bytes())[0]["review"].fillna("")
+    long_review = " ".join(samples)
+    assert len(vocabulary.encode(long_review)) >= 3  # Several rows of ids, and the empty one.
+    tolerance = 0.5 if predictor.format_name == "tflite_int8" else 1e-3
+    for review in [*sentiment.EXAMPLES.values(), long_review]:
+        effects = sentiment.word_effects(predictor, vocabulary, review)
+        logit = sentiment.score_text(predictor, vocabulary, review).logit
+        assert bias + effects.sum() == pytest.approx(logit, abs=tolerance)
 
 
 # The label the page shows for each example button (the TFLite format, the page's default, and every other).
@@ -129,7 +147,7 @@ def test_the_classifier_scores_the_sample_csv_as_the_page_did(predictor, vocabul
 
 @pytest.mark.shared_data
 def test_accuracy_through_the_serving_path_on_imdb_test_reviews(vocabulary):
-    """Every 10th test review scored as the page scores it (TFLite, chunked) matches the manifest's accuracy."""
+    """Every 10th test review scored as the page scores it (TFLite) matches the manifest's accuracy."""
     member = re.compile(r"aclImdb/test/(pos|neg)/\d+_\d+\.txt$")
     reviews, labels = [], []
     with tarfile.open(shared_file_or_skip("data/aclImdb_v1_labeled.tar.gz"), "r:gz") as archive:
@@ -140,4 +158,4 @@ def test_accuracy_through_the_serving_path_on_imdb_test_reviews(vocabulary):
     predictor = runtime.load("sentiment", "tflite")
     predictions = [sentiment.score_text(predictor, vocabulary, review).probability >= 0.5 for review in reviews]
     assert len(reviews) == 2500
-    assert np.mean(np.array(predictions) == np.array(labels)) >= 0.88
+    assert np.mean(np.array(predictions) == np.array(labels)) >= 0.90

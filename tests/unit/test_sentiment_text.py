@@ -1,7 +1,9 @@
-"""The sentiment recipe (normalization, n-gram ids, chunks) and the serving helpers, with a fake predictor.
+"""The sentiment recipe (normalization, n-grams, the hashed vocabulary, rows) and the serving helpers, with a fake
+predictor.
 
-The fake predictor scores a chunk by how many of its ids belong to "good" terms, so these tests check the
-plumbing (chunking, averaging, word shares, CSV handling) without the trained model.
+The fake predictor gives a row the logit (number of "good" ids - number of "bad" ids), a model linear in its ids
+like the real one, so these tests check the plumbing (rows, summing, word shares, CSV handling) without the
+trained model.
 """
 
 import numpy as np
@@ -11,13 +13,14 @@ import pytest
 from showcase.tasks import sentiment
 from showcase.tasks import sentiment as recipe
 
-VOCABULARY = recipe.Vocabulary(["the", "film", "good", "not", "bad", "not good", "good film", "great"])
-POSITIVE_IDS = {VOCABULARY.ids[term] for term in ("good", "good film", "great")}
-NEGATIVE_IDS = {VOCABULARY.ids[term] for term in ("bad", "not good")}
+TEXTS = ["the film", "good", "not", "bad", "not good", "good film", "great"]
+VOCABULARY = recipe.Vocabulary.build(TEXTS, buckets=2**12, min_documents=1)
+POSITIVE_IDS = set(VOCABULARY.term_ids(["good", "good film", "great"]).tolist())
+NEGATIVE_IDS = set(VOCABULARY.term_ids(["bad", "not good"]).tolist())
 
 
 class FakePredictor:
-    """p(positive) = sigmoid(#positive ids - #negative ids), one row per chunk, like the real model's output."""
+    """Row logit = #positive ids - #negative ids (no bias), one row in, one logit out, like the real model."""
 
     format_name = "fake"
 
@@ -30,7 +33,7 @@ class FakePredictor:
         self.calls.append(batch.shape)
         positive = np.isin(batch, list(POSITIVE_IDS)).sum(1)
         negative = np.isin(batch, list(NEGATIVE_IDS)).sum(1)
-        return (1 / (1 + np.exp(-(positive - negative)))).astype(np.float32)[:, None]
+        return (positive - negative).astype(np.float32)[:, None]
 
 
 def test_normalize_strips_html_punctuation_and_apostrophes():
@@ -49,7 +52,8 @@ def test_pieces_map_back_onto_the_words():
 
 
 def test_capitalized_person_names_and_unknown_capitalized_words_become_one_token():
-    vocabulary = recipe.Vocabulary(["liked", "the", "film", "will", "emma"], person_names=["emma", "will"])
+    vocabulary = recipe.Vocabulary.build(["liked the film will emma"], buckets=2**10, min_documents=1,
+                                         person_names=["emma", "will"])
     assert vocabulary.words("Emma liked the film. Will Priya? emma will") == [
         recipe.PERSON, "liked", "the", "film", recipe.PERSON, recipe.PERSON, "emma", "will"]
     # Masking replaces words one for one, so word effects still map back onto the pieces of the text.
@@ -63,47 +67,69 @@ def test_names_are_the_listed_first_names_and_words_the_texts_capitalize():
 
 
 def test_the_vocabulary_counts_masked_names_and_saves_them(tmp_path):
-    vocabulary = recipe.Vocabulary.build(["Emma good", "Linda good"], max_terms=10, min_documents=1,
+    vocabulary = recipe.Vocabulary.build(["Emma good", "Linda good"], buckets=2**10, min_documents=1,
                                          person_names=["emma", "linda"])
-    assert f"{recipe.PERSON} good" in vocabulary.ids and "emma" not in vocabulary.ids
-    loaded = recipe.Vocabulary.load(vocabulary.save(tmp_path / "terms.txt"),
+    assert vocabulary.knows([f"{recipe.PERSON} good", "good"]).all() and not vocabulary.knows(["emma"]).any()
+    loaded = recipe.Vocabulary.load(vocabulary.save(tmp_path / "table.npy"),
                                     vocabulary.save_person_names(tmp_path / "names.txt"))
-    assert loaded.person_names == {"emma", "linda"} and loaded.ids == vocabulary.ids
+    assert loaded.person_names == {"emma", "linda"}
+    np.testing.assert_array_equal(loaded.table, vocabulary.table)
 
 
-def test_ngrams_are_unigrams_then_bigrams():
-    assert recipe.ngrams(["not", "good", "film"]) == ["not", "good", "film", "not good", "good film"]
+def test_ngrams_are_unigrams_then_bigrams_then_trigrams_with_their_positions():
+    assert recipe.ngrams(["not", "good", "film"]) == [
+        ("not", (0,)), ("good", (1,)), ("film", (2,)), ("not good", (0, 1)), ("good film", (1, 2)),
+        ("not good film", (0, 1, 2))]
 
 
-def test_encoding_pads_to_the_window_and_drops_unknown_terms():
-    ids = VOCABULARY.encode_chunks("Not good, the film!")
-    expected = [VOCABULARY.ids[t] for t in ("not", "good", "the", "film", "not good")]
-    assert ids.shape == (1, recipe.WINDOW) and ids.dtype == np.int32
-    assert ids[0, : len(expected)].tolist() == expected and not ids[0, len(expected):].any()
+def test_every_stored_ngram_has_its_own_id_and_unknown_ones_have_none():
+    ids = VOCABULARY.term_ids(TEXTS + ["the", "film"])
+    assert len(set(ids.tolist())) == len(ids) and (ids > 0).all() and ids.max() < VOCABULARY.buckets
+    assert VOCABULARY.size == len(TEXTS) + 2
+    assert VOCABULARY.term_ids(["terrible", "the good", "not good film"]).tolist() == [0, 0, 0]
 
 
-def test_long_texts_are_cut_into_chunks():
-    ids = VOCABULARY.encode_chunks("good " * (2 * recipe.WORDS_PER_CHUNK + 5))
-    assert ids.shape == (3, recipe.WINDOW)
-    assert (ids[2] != 0).sum() == 5 + 0  # five unigrams; "good good" is not in the vocabulary
+def test_the_vocabulary_keeps_ngrams_found_in_enough_texts():
+    vocabulary = recipe.Vocabulary.build(["good film", "good film", "good day", "bad"], buckets=2**10,
+                                         min_documents=2)
+    assert vocabulary.knows(["good", "film", "good film"]).all()
+    assert not vocabulary.knows(["day", "bad", "good day"]).any() and vocabulary.size == 3
 
 
-def test_vocabulary_round_trips_through_its_file(tmp_path):
-    path = VOCABULARY.save(tmp_path / "vocabulary.txt")
-    assert recipe.Vocabulary.load(path).ids == VOCABULARY.ids
+@pytest.mark.parametrize("length, dtype, fill, message", [
+    (1000, "uint8", 0, "power of two"),
+    (1024, "int64", 0, "uint8"),
+    (1024, "uint8", 1, "padding"),
+])
+def test_a_malformed_table_is_refused(length, dtype, fill, message):
+    with pytest.raises(ValueError, match=message):
+        recipe.Vocabulary(np.full(length, fill, dtype=dtype))
 
 
-def test_vocabulary_is_built_from_document_frequency():
-    vocabulary = recipe.Vocabulary.build(["good film", "good film", "good day", "bad"], max_terms=2, min_documents=2)
-    assert vocabulary.terms == ["good", "film"]
+def test_encoding_sorts_the_distinct_ids_pads_and_ends_with_an_empty_row():
+    rows = VOCABULARY.encode("Not good, the film! Not good.")
+    expected = sorted(set(VOCABULARY.term_ids(["not", "good", "the", "film", "not good", "the film"]).tolist()))
+    assert rows.shape == (2, recipe.WINDOW) and rows.dtype == np.int32
+    assert rows[0, : len(expected)].tolist() == expected and not rows[0, len(expected):].any()
+    assert not rows[1].any()
 
 
-def test_score_averages_the_chunks():
+def test_long_texts_take_several_rows_and_their_logits_add_up():
+    words = [f"w{index}" for index in range(350)]  # 350 + 349 + 348 n-grams: two rows of ids
+    vocabulary = recipe.Vocabulary.build([" ".join(words)], buckets=2**14, min_documents=1)
+    rows = vocabulary.encode_words(words)
+    assert rows.shape == (3, recipe.WINDOW) and (rows[:2] > 0).sum() == vocabulary.size
+    # Row logits 3 and 5 with a bias of 1 (the empty row): the review's logit is 1 + 2 + 4.
+    assert recipe.review_logits(np.array([3.0, 5.0, 1.0])).tolist() == [7.0]
+    owner = np.array([0, 0, 0, 1, 1])
+    np.testing.assert_allclose(recipe.review_logits(np.array([3.0, 5.0, 1.0, 2.0, 1.0]), owner, 2), [7.0, 2.0])
+
+
+def test_score_sums_the_rows_of_a_long_text():
     fake = FakePredictor()
-    long_review = "good " * recipe.WORDS_PER_CHUNK + "bad " * recipe.WORDS_PER_CHUNK
-    score = sentiment.score_text(fake, VOCABULARY, long_review)
-    assert len(score.chunk_probabilities) == 2 and fake.calls == [(2, recipe.WINDOW)]
-    assert score.probability == pytest.approx(np.mean(score.chunk_probabilities))
+    score = sentiment.score_text(fake, VOCABULARY, "good " * 3 + "great bad")
+    assert fake.calls == [(2, recipe.WINDOW)]
+    assert score.logit == 1.0 and score.probability == pytest.approx(1 / (1 + np.exp(-1.0)))
 
 
 @pytest.mark.parametrize("bad_text", ["", "   \n\t ", "😀🎬!!"])
@@ -118,10 +144,15 @@ def test_a_megabyte_of_text_is_cut_with_a_flag():
     assert score.words == len(recipe.words(("good film. " * 100_000)[: sentiment.MAX_CHARACTERS]))
 
 
-def test_word_shares_follow_the_words():
-    effects = sentiment.word_effects(FakePredictor(), VOCABULARY, "the film is not good but great")
-    by_word = dict(zip(recipe.words("the film is not good but great"), effects))
+def test_word_shares_follow_the_words_and_add_up_to_the_logit():
+    review = "the film is not good but great, good"
+    effects = sentiment.word_effects(FakePredictor(), VOCABULARY, review)
+    by_word = dict(zip(recipe.words(review), effects))
     assert by_word["great"] > 0 and by_word["not"] < 0 and by_word["the"] == 0
+    # "good" occurs twice but counts once; its weight is shared by both occurrences.
+    assert effects.sum() == pytest.approx(sentiment.score_text(FakePredictor(), VOCABULARY, review).logit)
+    halved = sentiment.word_effects(FakePredictor(), VOCABULARY, review, temperature=2.0)
+    np.testing.assert_allclose(halved, effects / 2)
 
 
 def test_highlighted_pieces_keep_the_visitors_text():
@@ -199,7 +230,7 @@ def test_read_reviews_gives_the_text_columns_or_a_message():
 
 # ## The serving class and the page's renderings
 
-ENTRY = {"calibration": {"temperature": 0.5, "applies_to": "review probability (mean of the chunks' probabilities)",
+ENTRY = {"calibration": {"temperature": 0.5, "applies_to": "review logit",
                          "per_format": {"fake": {"temperature": 0.8}}}}
 
 
