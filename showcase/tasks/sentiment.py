@@ -688,7 +688,8 @@ SIGNALS = {
     "unknown_words": ("words not in the English word list, among the text's words (names left out)", True),
     "function_words": ("English function words (the, and, of, ...), among the text's words", False),
     "digits_and_symbols": ("digits, punctuation and symbols, among the characters that are not spaces", True),
-    "non_ascii_letters": ("letters outside a-z, among the letters of those words", True),
+    "non_ascii_letters": ("letters outside a-z in words the list does not know (not in \"café\"), among the letters "
+                          "of the text's words", True),
     "code_like_pieces": ("pieces that look like code or a web address, among the whitespace-separated pieces", True),
 }
 
@@ -708,12 +709,14 @@ def signal_counts(text: str, english_words: frozenset[str]) -> dict[str, tuple[i
              if not (is_capitalized(word) and word.lower() not in english_words)]
     pieces_ = text.split()
     characters = _REPEATED_MARK.sub(r"\1", "".join(pieces_))
-    letters = [character for character in "".join(found) if character.isalpha()]
+    letters = "".join(found)
+    unknown_letters = "".join(word for word in found if word not in english_words)
     return {
         "unknown_words": (sum(word not in english_words for word in found), len(found)),
         "function_words": (sum(word in STOPWORDS for word in found), len(found)),
         "digits_and_symbols": (len(_PROSE_OTHER.findall(characters)), len(characters)),
-        "non_ascii_letters": (sum(not character.isascii() for character in letters), len(letters)),
+        "non_ascii_letters": (sum(character.isalpha() and not character.isascii() for character in unknown_letters),
+                              sum(character.isalpha() for character in letters)),
         "code_like_pieces": (sum(bool(_CODE_LIKE.search(piece)) for piece in pieces_), len(pieces_)),
     }
 
