@@ -504,7 +504,7 @@ def review_frequencies(texts: list[str]) -> dict[str, int]:
     """How many of the texts each word (``sentiment.letter_words``) appears in."""
     counts: dict[str, int] = {}
     for text in texts:
-        for word in set(sentiment.letter_words(sentiment._LINE_BREAK.sub(" ", text))):
+        for word in set(sentiment.letter_words(sentiment._TAG.sub(" ", text))):
             counts[word] = counts.get(word, 0) + 1
     return counts
 
@@ -585,7 +585,7 @@ def fit_sentiment() -> None:
                   f"word list of {len(words):,} words found in at least {sentiment.MIN_REVIEWS} of the fit reviews, "
                   "and a fixed list of English function words), never the model, so it is the same in every format",
         "signal": check.signal,
-        "threshold": round(float(threshold), 4),
+        "threshold": float(threshold),  # not rounded: the scores of short texts tie, some at the threshold
         "threshold_rule": f"the smallest score that keeps {SENTIMENT_COVERAGE:.1%} of the {SENTIMENT_VALIDATION:,} "
                           f"validation reviews (the first {SENTIMENT_VALIDATION:,} of a seed-{SENTIMENT_SEED} "
                           "permutation of the IMDB training reviews, as training/train_sentiment.py splits them; not "
@@ -593,7 +593,7 @@ def fit_sentiment() -> None:
         "artifact": file_record(words_path),
         "word_list": {"words": len(words), "min_reviews": sentiment.MIN_REVIEWS, "max_words": MAX_ENGLISH_WORDS,
                       "built_from": f"the {len(splits['fit']):,} IMDB training reviews outside the validation ones"},
-        "rates": {name: {"alpha": round(rate.alpha, 6), "beta": round(rate.beta, 6),
+        "rates": {name: {"alpha": rate.alpha, "beta": rate.beta,
                          "mean": round(rate.alpha / (rate.alpha + rate.beta), 6),
                          "unusual_when": "high" if sentiment.SIGNALS[name][1] else "low"}
                   for name, rate in rates.items()},

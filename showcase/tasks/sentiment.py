@@ -678,7 +678,6 @@ through to too under until up very was wasn't we were what when where whether wh
 will with without would yet you your yourself
 """.split())
 _LETTER_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
-_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _PROSE_OTHER = re.compile(r"[0-9!-/:-@\[-`{-~]")  # digits and ASCII punctuation and symbols
 _CODE_LIKE = re.compile(r"://|^www\.|[{}<>=\\|^@]|[a-z]_[a-z]|[a-z]\.[a-z]+\(")
 # A run of one punctuation mark ("!!!", "-----") counts once.
@@ -700,11 +699,12 @@ def letter_words(text: str) -> list[str]:
 
 
 def signal_counts(text: str, english_words: frozenset[str]) -> dict[str, tuple[int, int]]:
-    """(k, n) of every signal of ``SIGNALS`` for one text; IMDB's ``<br />`` line breaks count as spaces.
+    """(k, n) of every signal of ``SIGNALS`` for one text, its HTML tags (IMDB's ``<br />``) read as spaces, as the
+    model reads them.
 
     A capitalized word the list does not know ("Naruse", "Frédéric") is taken for a name and left out of the word
     and letter counts: reviews of films the list has never seen are full of them."""
-    text = _LINE_BREAK.sub(" ", text)
+    text = _TAG.sub(" ", text)
     found = [word.lower() for word in _LETTER_WORD.findall(_APOSTROPHE.sub("'", html.unescape(text)))
              if not (is_capitalized(word) and word.lower() not in english_words)]
     pieces_ = text.split()

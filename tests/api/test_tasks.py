@@ -103,7 +103,7 @@ def test_the_sentiment_routes_refuse_text_that_is_not_an_english_review(api):
     assert result["ood"]["score"] > result["ood"]["threshold"]
     english = api.request("POST", "/v1/tasks/sentiment", b"Loved it.", {"Content-Type": "text/plain"}).json()["result"]
     assert english["in_distribution"] and english["answer"] == "positive" and english["reason"] == ""
-    data = "review\nLoved it.\nC'est un film magnifique, j'ai adoré les acteurs.\n".encode()
+    data = "review\nLoved it.\n\"C'est un film magnifique, j'ai adoré les acteurs.\"\n".encode()
     scored = api.request("POST", "/v1/tasks/sentiment/csv", data, {"Content-Type": "text/csv"}).json()["result"]
     assert scored["refused"] == 1 and [row["label"] for row in scored["table"]] == ["positive", ""]
 
