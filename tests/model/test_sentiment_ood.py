@@ -78,9 +78,8 @@ def test_the_written_set_has_at_least_forty_texts_of_many_kinds():
 
 def test_at_least_ninety_percent_of_the_written_set_is_refused(check):
     texts = [text for texts in not_english_texts().values() for text in texts]
-    refused = [not check.check(text).in_distribution for text in texts]
-    answered = [text for text, no in zip(texts, refused) if not no]
-    assert np.mean(refused) >= 0.90, answered
+    answered = [text for text in texts if check.check(text).in_distribution]
+    assert len(texts) >= 40 and len(answered) <= 0.10 * len(texts), answered
 
 
 def test_at_least_ninety_percent_of_texts_written_after_the_fit_are_refused(check):
