@@ -5,7 +5,7 @@ result the same way (``ui.out_of_distribution``). The check gives a ``Check``: w
 distribution, the score it was judged on, the threshold, and the visitor-facing reason when it is refused.
 A result dataclass carries it as its ``ood`` field and mixes in ``Judged``, which reads the common shape
 through: ``answer`` (None when refused), ``confidence``, ``in_distribution`` and ``reason``; so whatever
-serializes a result (the API's task routes) gets it too. The Flowers page uses it (``FlowerResult``).
+serializes a result (the API's task routes) gets it too: ``FlowerResult``, ``DigitResult``, ``SentimentResult``.
 
 Scores are oriented so that **higher means more unusual**; an input is refused when its score is above the
 threshold. Thresholds are chosen on in-distribution validation data only (``threshold_at_coverage``: the

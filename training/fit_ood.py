@@ -7,6 +7,7 @@ out-of-distribution set, and add an ``ood`` block to the flowers manifest entry.
 Run (after ``training/export_flowers_outputs.py`` and ``training/calibrate.py``; re-run it after a retrain):
     python training/fit_ood.py flowers      # writes models/flowers/ood.npz and the flowers entry's "ood"
     python training/fit_ood.py digits       # the digit check: writes the digits and anomaly entries' "ood"
+    python training/fit_ood.py sentiment    # writes models/sentiment/english_words.txt and the sentiment "ood"
 
 Scores compared on the same data (the reference format, ONNX), each with the threshold that keeps 95% of the
 735 **validation** photos: the softmax's top probability (the baseline), the max logit and the energy (Liu et
@@ -26,6 +27,13 @@ digit (the last MNIST training digits). Compared on the same images: each statis
 a Mahalanobis distance of the statistics, the autoencoder's reconstruction error and the digits model's top
 probability after the recipe, and the check or the autoencoder (what the Anomaly page flags). Figures on MNIST test
 digits (as they are, drawn, photographed) and the non-digit set. About five minutes on two cores.
+
+Sentiment: does a text read like an English movie review? The IMDB training reviews are split as
+training/train_sentiment.py splits them (a seed-1337 permutation; the first 2,500 are validation). The other 22,496
+build the English word list (words in at least three of them) and fit the beta of each signal's rate
+(``showcase.tasks.sentiment.SIGNALS``); the threshold keeps 99.8% of the validation reviews. Figures: all IMDB test
+reviews, and the written texts of samples/sentiment/not_english.csv; each signal alone is compared with their largest
+(served). It reads no model output, so it needs no retrain and survives one. About 25 seconds on two cores.
 """
 
 # ## Setup
@@ -33,6 +41,7 @@ digits (as they are, drawn, photographed) and the non-digit set. About five minu
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import time
@@ -45,7 +54,7 @@ from showcase import calibration, datasets, ood, ood_images, paths, runtime
 from showcase import manifest as manifest_lib
 from showcase.formats import ONNX
 from showcase.imaging import read_image
-from showcase.tasks import anomaly, digits, flowers
+from showcase.tasks import anomaly, digits, flowers, sentiment
 
 CACHE = paths.CACHE_DIR / "ood"
 BATCH = 32
@@ -481,12 +490,149 @@ def digit_record(name, method, thresholds, scores, out_scores, inside, counts, c
     }
 
 
+# ## Sentiment: does this read like an English movie review?
+
+SENTIMENT_SEED, SENTIMENT_VALIDATION = 1337, 2500  # the split of training/train_sentiment.py
+SENTIMENT_COVERAGE = 0.998
+MAX_ENGLISH_WORDS = 40_000
+NOT_ENGLISH = paths.SAMPLES_DIR / "sentiment" / "not_english.csv"
+
+
+def imdb_splits() -> dict[str, list[str]]:
+    """IMDB's training reviews split as the sentiment model's training split them (validation: the first 2,500
+    of a seeded permutation; the word list and the rates: the rest), and the test reviews."""
+    reviews = datasets.imdb(data(datasets.IMDB))
+    train = reviews["train"][0]
+    order = np.random.default_rng(SENTIMENT_SEED).permutation(len(train))
+    return {"fit": [train[i] for i in order[SENTIMENT_VALIDATION:]],
+            "validation": [train[i] for i in order[:SENTIMENT_VALIDATION]], "test": reviews["test"][0]}
+
+
+def review_frequencies(texts: list[str]) -> dict[str, int]:
+    """How many of the texts each word (``sentiment.letter_words``) appears in."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in set(sentiment.letter_words(sentiment._TAG.sub(" ", text))):
+            counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def english_words(frequencies: dict[str, int]) -> list[str]:
+    """The ``MAX_ENGLISH_WORDS`` words found in the most reviews (at least ``sentiment.MIN_REVIEWS``), ties
+    alphabetical."""
+    kept = sorted((word for word, count in frequencies.items() if count >= sentiment.MIN_REVIEWS),
+                  key=lambda word: (-frequencies[word], word))
+    return kept[:MAX_ENGLISH_WORDS]
+
+
+def not_english_texts() -> dict[str, list[str]]:
+    """The written texts that are not English reviews, by kind (samples/sentiment/not_english.csv)."""
+    kinds: dict[str, list[str]] = {}
+    with NOT_ENGLISH.open(encoding="utf-8", newline="") as file:
+        for row in csv.DictReader(file):
+            kinds.setdefault(row["kind"], []).append(row["text"])
+    return kinds
+
+
+def sentiment_scores(check, texts: list[str]) -> dict[str, np.ndarray]:
+    """Every signal's score of each text, and the served score (the largest)."""
+    table = [check.surprises(text[:sentiment.MAX_CHARACTERS]) for text in texts]
+    scores = {name: np.array([row[name] for row in table]) for name in sentiment.SIGNALS}
+    scores[SENTIMENT_SERVED] = np.max([scores[name] for name in sentiment.SIGNALS], axis=0)
+    return scores
+
+
+SENTIMENT_SERVED = "largest_signal"
+
+
+def fit_sentiment() -> None:
+    start = time.perf_counter()
+    splits = imdb_splits()
+    frequencies = review_frequencies(splits["fit"])
+    words = english_words(frequencies)
+    words_path = paths.MODELS_DIR / "sentiment" / sentiment.ENGLISH_WORDS_FILE
+    words_path.write_text("\n".join(sorted(words)) + "\n", encoding="utf-8")
+    known = frozenset(words)
+    # A fit review's rates are measured as if it had not helped build the list: a word it contains is known only
+    # when enough other reviews contain it too.
+    known_elsewhere = frozenset(word for word in words if frequencies[word] > sentiment.MIN_REVIEWS)
+    counts = [sentiment.signal_counts(text, known_elsewhere) for text in splits["fit"]]
+    rates = {name: sentiment.BetaBinomial.fit([row[name] for row in counts]) for name in sentiment.SIGNALS}
+    check = sentiment.EnglishReviewCheck(known, rates, 0.0)
+    validation = sentiment_scores(check, splits["validation"])
+    test = sentiment_scores(check, splits["test"])
+    outside_texts = not_english_texts()
+    outside = {kind: sentiment_scores(check, texts) for kind, texts in outside_texts.items()}
+    thresholds = {name: ood.threshold_at_coverage(np.minimum(validation[name], 1e12), SENTIMENT_COVERAGE)
+                  for name in validation}
+    comparison = {}
+    for method, threshold in thresholds.items():
+        out = np.concatenate([scores[method] for scores in outside.values()])
+        comparison[method] = figures_with_infinity(test[method], out, threshold) | {
+            "threshold": round(float(threshold), 4),
+            "validation_coverage": round(ood.answered(validation[method], threshold), 4)}
+        print(f"{method:20s} {comparison[method]}")
+    threshold = thresholds[SENTIMENT_SERVED]
+    out = {kind: np.minimum(scores[SENTIMENT_SERVED], 1e12) for kind, scores in outside.items()}
+    test_scores = np.minimum(test[SENTIMENT_SERVED], 1e12)
+    figures = figures_by_kind(test_scores, out, threshold)
+    figures["validation_coverage"] = round(ood.answered(validation[SENTIMENT_SERVED], threshold), 4)
+    figures["out_of_fold_coverage"] = out_of_fold_coverage(np.minimum(validation[SENTIMENT_SERVED], 1e12),
+                                                           SENTIMENT_COVERAGE)
+    figures["refused_by_signal"] = {name: round(float(np.mean(np.concatenate([s[name] for s in outside.values()])
+                                                              > threshold)), 4) for name in sentiment.SIGNALS}
+    entry = manifest_lib.model_entry("sentiment")
+    counts_by_kind = {kind: len(texts) for kind, texts in outside_texts.items()}
+    entry["ood"] = {
+        "method": "five counts of the text, each judged against how it varies over English IMDB reviews: "
+                  + "; ".join(what for what, _ in sentiment.SIGNALS.values())
+                  + f". Each count's surprise is -log10 of its beta-binomial tail probability (counts of texts longer "
+                  f"than {sentiment.MAX_COUNTED} scaled to {sentiment.MAX_COUNTED}; the beta of each rate fitted by "
+                  f"moments on the {len(splits['fit']):,} fit reviews), the score is the largest surprise, and a "
+                  "text without a single word in letters is refused. The check reads the text alone (an English "
+                  f"word list of {len(words):,} words found in at least {sentiment.MIN_REVIEWS} of the fit reviews, "
+                  "and a fixed list of English function words), never the model, so it is the same in every format",
+        "signal": check.signal,
+        "threshold": float(threshold),  # not rounded: the scores of short texts tie, some at the threshold
+        "threshold_rule": f"the smallest score that keeps {SENTIMENT_COVERAGE:.1%} of the {SENTIMENT_VALIDATION:,} "
+                          f"validation reviews (the first {SENTIMENT_VALIDATION:,} of a seed-{SENTIMENT_SEED} "
+                          "permutation of the IMDB training reviews, as training/train_sentiment.py splits them; not "
+                          "used for the word list or the rates; nothing out of distribution is used to choose it)",
+        "artifact": file_record(words_path),
+        "word_list": {"words": len(words), "min_reviews": sentiment.MIN_REVIEWS, "max_words": MAX_ENGLISH_WORDS,
+                      "built_from": f"the {len(splits['fit']):,} IMDB training reviews outside the validation ones"},
+        "rates": {name: {"alpha": rate.alpha, "beta": rate.beta,
+                         "mean": round(rate.alpha / (rate.alpha + rate.beta), 6),
+                         "unusual_when": "high" if sentiment.SIGNALS[name][1] else "low"}
+                  for name, rate in rates.items()},
+        "in_distribution": {"what": "IMDB test reviews", "split": "the IMDB test reviews, all of them as loaded",
+                            "n": len(splits["test"])},
+        "validation": {"n": SENTIMENT_VALIDATION, "coverage": figures["validation_coverage"]},
+        "evaluation_set": {"what": "texts that are not English reviews",
+                           "description": "samples/sentiment/not_english.csv: short reviews written in 17 other "
+                                          "languages, gibberish, keyboard mash, lorem ipsum, source code, web "
+                                          "addresses, JSON, emoji, digits, base64 and hex",
+                           "counts": counts_by_kind, "n": int(sum(counts_by_kind.values()))},
+        "figures": figures,
+        "reference_format": ONNX,
+        "comparison": {"format": "any (the check reads the text alone)", "served": SENTIMENT_SERVED,
+                       "note": f"each score's threshold keeps {SENTIMENT_COVERAGE:.1%} of the validation reviews; "
+                               "a signal alone, or the largest of the five (served)",
+                       "methods": comparison},
+        "seconds": round(time.perf_counter() - start, 1),
+        "command": f"{COMMAND} sentiment",
+        "created": manifest_lib.utc_now(),
+    }
+    manifest_lib.update_model_entry(entry)
+    print(json.dumps({key: entry["ood"][key] for key in ("threshold", "figures", "artifact")}, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", choices=("flowers", "digits"),
+    parser.add_argument("model", choices=("flowers", "digits", "sentiment"),
                         help="digits fits the check shared by the Digits and Anomaly pages and records it in both")
     arguments = parser.parse_args()
-    fit_flowers() if arguments.model == "flowers" else fit_digits()
+    {"flowers": fit_flowers, "digits": fit_digits, "sentiment": fit_sentiment}[arguments.model]()
 
 
 if __name__ == "__main__":

@@ -46,7 +46,13 @@ with single:
                 result = classifier.score(review)
             except sentiment.TextInputError as error:
                 st.warning(str(error), icon=":material/error:")
-        if result is not None:
+        if result is not None and not result.in_distribution:
+            ui.out_of_distribution(result.reason, "The model only knows English movie reviews, and this text's words "
+                                   "and characters are less like them than those of "
+                                   f"{entry['ood']['validation']['coverage']:.1%} of the validation reviews "
+                                   "(other languages, gibberish, code, web addresses, digits), so it gives no "
+                                   "sentiment.")
+        elif result is not None:
             st.metric("Sentiment", result.label.capitalize(), f"{result.probability:.1%} positive",
                       delta_color="off", delta_arrow="off")
             st.altair_chart(sentiment.gauge_chart(result.probability), width="stretch")
@@ -58,11 +64,8 @@ with single:
                 st.warning("None of these words are in the model's vocabulary (it knows English movie reviews), "
                            "so the score is only the model's prior, not a judgement of the text.",
                            icon=":material/translate:")
-            elif result.known_words < 0.5 * result.words:
-                st.warning(f"Only {result.known_words} of {result.words} words are in the model's English "
-                           "vocabulary; the score rests on those alone.", icon=":material/translate:")
 
-    if result is not None and result.known_words:
+    if result is not None and result.in_distribution and result.known_words:
         st.subheader("Which words drove it")
         st.caption("The model's score is a sum over the review's words, pairs and triples, so it splits into "
                    "one share per word: each n-gram is scored alone with "
@@ -99,6 +102,9 @@ with batch:
             bar.empty()
             st.success(f"Scored {scored.scored:,} of {len(scored.table):,} rows with "
                        f"{ui.format_label(format_name)}.", icon=":material/check:")
+            if scored.refused:
+                st.warning(f"{scored.refused} rows don't read like English movie reviews, so they get no label "
+                           f"(their note says so).", icon=":material/block:")
             if scored.skipped:
                 st.warning(f"{scored.skipped} rows could not be scored (see the note column); the others are "
                            "unaffected.", icon=":material/warning:")

@@ -38,7 +38,9 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import functools
 import html
+import math
 import re
 import time
 import zlib
@@ -48,7 +50,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from showcase import calibration, csvfiles, datasets, evaluation, paths, runtime
+from showcase import calibration, csvfiles, datasets, evaluation, ood, paths, runtime
 from showcase import manifest as manifest_lib
 
 PREPROCESSING_ID = "showcase.tasks.sentiment:Vocabulary.encode"
@@ -509,10 +511,11 @@ class ScoredTable:
     skipped: int  # rows that could not be scored (blank rows included); their note says why
     blank: int  # rows whose text is empty or only whitespace
     truncated: int  # rows scored on their first MAX_CHARACTERS characters only (and noted so)
+    refused: int = 0  # rows that do not read like an English review: no label, the reason as their note
 
     @property
     def scored(self) -> int:
-        return len(self.table) - self.skipped
+        return len(self.table) - self.skipped - self.refused
 
 
 def score_table(
@@ -566,12 +569,18 @@ def score_table(
 
 
 @dataclasses.dataclass
-class SentimentResult(Score):
-    """One review scored (a calibrated ``Score``), with its word-by-word explanation and the scoring's latency."""
+class SentimentResult(ood.Judged, Score):
+    """One review scored (a calibrated ``Score``), with its word-by-word explanation, the scoring's latency and
+    whether it reads like an English review (``answer``, ``in_distribution``, ``reason``: ``showcase.ood.Judged``)."""
 
     milliseconds: float  # tokenization and the model call that scores the review; not the explanation
     effects: np.ndarray | None  # each word's share, as ``word_effects`` gives it; None with no known word
     pieces: list[tuple[str, float | None]]  # the review as typed, with its words' shares; [] with no known word
+    ood: ood.Check = ood.UNCHECKED
+
+    @property
+    def confidence(self) -> float:
+        return max(self.probability, 1 - self.probability)
 
     @property
     def explanation_cut(self) -> bool:
@@ -592,6 +601,7 @@ class SentimentClassifier:
         self.vocabulary = vocabulary
         self.format_name = predictor.format_name
         self.temperature = calibration.temperature(entry, predictor.format_name)
+        self.english = english_review_check(entry)
 
     def score(self, text: str) -> SentimentResult:
         """Score one review and explain it word by word. Raises ``TextInputError`` when it has no words."""
@@ -602,13 +612,15 @@ class SentimentClassifier:
         if score.known_words:
             effects = word_effects(self.predictor, self.vocabulary, text, self.temperature)
             highlights = highlighted_pieces(text, effects)
-        return SentimentResult(**vars(score), milliseconds=milliseconds, effects=effects, pieces=highlights)
+        return SentimentResult(**vars(score), milliseconds=milliseconds, effects=effects, pieces=highlights,
+                               ood=english_check(text, self.english))
 
     def score_table(self, table: pd.DataFrame, column: str,
                     progress: Callable[[float], None] | None = None) -> ScoredTable:
         """Score every row of one column (at most ``MAX_CSV_ROWS``); ``progress`` hears the share done."""
-        return score_table(self.predictor, self.vocabulary, table, column, progress=progress,
-                           temperature=self.temperature)
+        scored = score_table(self.predictor, self.vocabulary, table, column, progress=progress,
+                             temperature=self.temperature)
+        return mark_out_of_distribution(scored, column, self.english)
 
 
 # ## The page's gauge and word highlights
@@ -728,3 +740,193 @@ def evaluation_score(outputs: np.ndarray, arrays: dict[str, np.ndarray]) -> floa
 
 EVALUATION = evaluation.Subset("accuracy", True, "1,000 IMDB test reviews (every 25th)", evaluation_arrays,
                                evaluation_score)
+
+
+# ## Text it cannot judge: does this read like an English movie review?
+#
+# A review in French, gibberish, source code, a URL or a row of digits gets no sentiment: "This doesn't read like
+# an English movie review". The check reads the text alone, never the model or its vocabulary: its own list of
+# English words (``models/sentiment/english_words.txt``: words, lower case, letters and apostrophes, found in at
+# least ``MIN_REVIEWS`` of the IMDB training reviews that do not choose the threshold; sha256 in the manifest's
+# ``ood.artifact``) and a fixed list of English function words. Each signal counts k of n things in the text
+# (unknown words among its words, function words among its words, ...). How surprising k is for an English review
+# of that length is a beta-binomial tail probability, whose beta describes how the rate varies from one IMDB
+# review to the next; the signal's score is -log10 of it, so a short text ("Loved it.") cannot be very surprising
+# while 30 French words with no English function word are. The text's score is the largest of its signals'
+# (``training/fit_ood.py sentiment`` fits the betas and chooses the threshold on validation reviews only).
+
+OOD_REASON = "This doesn't read like an English movie review."
+ENGLISH_WORDS_FILE = "english_words.txt"
+MIN_REVIEWS = 3
+# Counts of longer texts are scaled to this many words or characters: beyond it the rate alone tells.
+MAX_COUNTED = 100
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below between
+both but by can could did didn't do does doesn't don't down during each even few for from further had has have
+having he her here hers herself him himself his how however i i'm if in into is isn't it it's its itself just
+like me more most much my myself no nor not now of off on once one only or other our ours out over own really
+same she should so some such than that that's the their them themselves then there these they this those
+through to too under until up very was wasn't we were what when where whether which while who whom whose why
+will with without would yet you your yourself
+""".split())
+_LETTER_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+_PROSE_OTHER = re.compile(r"[0-9!-/:-@\[-`{-~]")  # digits and ASCII punctuation and symbols
+_CODE_LIKE = re.compile(r"://|^www\.|[{}<>=\\|^@]|[a-z]_[a-z]|[a-z]\.[a-z]+\(")
+# A run of one punctuation mark ("!!!", "-----") counts once.
+_REPEATED_MARK = re.compile(r"([^\w\s])\1+")
+# Each signal: what it counts, and whether a surprisingly high count (True) or low one (False) is unusual.
+SIGNALS = {
+    "unknown_words": ("words not in the English word list, among the text's words (names left out)", True),
+    "function_words": ("English function words (the, and, of, ...), among the text's words", False),
+    "digits_and_symbols": ("digits, punctuation and symbols, among the characters that are not spaces", True),
+    "non_ascii_letters": ("letters outside a-z in words the list does not know (not in \"café\"), among the letters "
+                          "of the text's words", True),
+    "code_like_pieces": ("pieces that look like code or a web address, among the whitespace-separated pieces", True),
+}
+
+
+def letter_words(text: str) -> list[str]:
+    """The text's words as the check reads them: lower case, letters (any script) with inner apostrophes."""
+    return _LETTER_WORD.findall(_APOSTROPHE.sub("'", html.unescape(text)).lower())
+
+
+def signal_counts(text: str, english_words: frozenset[str]) -> dict[str, tuple[int, int]]:
+    """(k, n) of every signal of ``SIGNALS`` for one text, its HTML tags (IMDB's ``<br />``) read as spaces, as the
+    model reads them.
+
+    A capitalized word the list does not know ("Naruse", "Frédéric") is taken for a name and left out of the word
+    and letter counts: reviews of films the list has never seen are full of them."""
+    text = _TAG.sub(" ", text)
+    found = [word.lower() for word in _LETTER_WORD.findall(_APOSTROPHE.sub("'", html.unescape(text)))
+             if not (is_capitalized(word) and word.lower() not in english_words)]
+    pieces_ = text.split()
+    characters = _REPEATED_MARK.sub(r"\1", "".join(pieces_))
+    letters = "".join(found)
+    unknown_letters = "".join(word for word in found if word not in english_words)
+    return {
+        "unknown_words": (sum(word not in english_words for word in found), len(found)),
+        "function_words": (sum(word in STOPWORDS for word in found), len(found)),
+        "digits_and_symbols": (len(_PROSE_OTHER.findall(characters)), len(characters)),
+        "non_ascii_letters": (sum(character.isalpha() and not character.isascii() for character in unknown_letters),
+                              sum(character.isalpha() for character in letters)),
+        "code_like_pieces": (sum(bool(_CODE_LIKE.search(piece)) for piece in pieces_), len(pieces_)),
+    }
+
+
+def _log_gamma_table(offset: float) -> np.ndarray:
+    """log Γ(j + offset) for j = 0 .. MAX_COUNTED."""
+    return np.array([math.lgamma(j + offset) for j in range(MAX_COUNTED + 1)])
+
+
+_LOG_FACTORIALS = _log_gamma_table(1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class BetaBinomial:
+    """How one signal's rate varies over English reviews: a beta(alpha, beta) prior on k/n."""
+
+    alpha: float
+    beta: float
+
+    @classmethod
+    def fit(cls, counts: Sequence[tuple[int, int]], min_n: int = 50) -> "BetaBinomial":
+        """Method of moments on the rates of texts with at least ``min_n`` items, binomial noise taken out."""
+        pairs = np.array([(k, n) for k, n in counts if n >= min_n], dtype=np.float64)
+        if len(pairs) < 10:
+            raise ValueError(f"Fitting a rate needs at least 10 texts with {min_n} or more items.")
+        rates, sizes = pairs[:, 0] / pairs[:, 1], pairs[:, 1]
+        mean = float(np.clip(rates.mean(), 1e-5, 1 - 1e-5))
+        noise = float(np.mean(mean * (1 - mean) / sizes))
+        variance = max(float(rates.var()) - noise, 1e-3 * mean * (1 - mean))
+        total = mean * (1 - mean) / variance - 1
+        return cls(mean * total, (1 - mean) * total)
+
+    @functools.cached_property
+    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        log_beta = math.lgamma(self.alpha) + math.lgamma(self.beta) - math.lgamma(self.alpha + self.beta)
+        return (_log_gamma_table(self.alpha), _log_gamma_table(self.beta), _log_gamma_table(self.alpha + self.beta),
+                log_beta)
+
+    def surprise(self, k: int, n: int, upper: bool) -> float:
+        """-log10 P(K >= k) (``upper``) or P(K <= k), K beta-binomial over n (scaled to ``MAX_COUNTED``)."""
+        if n == 0:
+            return 0.0
+        if n > MAX_COUNTED:
+            k, n = int(round(k * MAX_COUNTED / n)), MAX_COUNTED
+        with_alpha, with_beta, with_both, log_beta = self._tables
+        j = np.arange(k, n + 1) if upper else np.arange(0, k + 1)
+        log_pmf = (_LOG_FACTORIALS[n] - _LOG_FACTORIALS[j] - _LOG_FACTORIALS[n - j] + with_alpha[j]
+                   + with_beta[n - j] - with_both[n] - log_beta)
+        top = log_pmf.max()
+        log_tail = top + math.log(np.exp(log_pmf - top).sum())
+        return max(0.0, float(-log_tail / math.log(10)))
+
+
+@dataclasses.dataclass(frozen=True)
+class EnglishReviewCheck:
+    """Whether a text reads like an English movie review (``showcase.ood``: higher scores are more unusual)."""
+
+    english_words: frozenset[str]
+    rates: dict[str, BetaBinomial]
+    threshold: float
+    signal: str = "how surprising the text's words and characters are for an English review (-log10 probability)"
+
+    def surprises(self, text: str) -> dict[str, float]:
+        """Each signal's score; every one is infinite for a text without a single word in letters."""
+        counts = signal_counts(text, self.english_words)
+        if counts["unknown_words"][1] == 0:
+            return {name: math.inf for name in SIGNALS}
+        return {name: self.rates[name].surprise(*counts[name], upper=SIGNALS[name][1]) for name in SIGNALS}
+
+    def score(self, text: str) -> float:
+        return max(self.surprises(text).values())
+
+    def check(self, text: str) -> ood.Check:
+        return ood.judge(self.score(text[:MAX_CHARACTERS]), self.threshold, self.signal, OOD_REASON)
+
+
+def read_english_words(path: Path) -> frozenset[str]:
+    return frozenset(_read_lines(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _english_check(record: tuple[tuple[str, Any], ...], rates: tuple[tuple[str, float, float], ...],
+                   threshold: float) -> EnglishReviewCheck:
+    artifact = dict(record)
+    problem = manifest_lib.verify_artifact(artifact)
+    if problem:
+        raise runtime.ArtifactError(f"The sentiment English word list: {problem}. Rebuild it with "
+                                    "`python training/fit_ood.py sentiment`.")
+    words_ = read_english_words(paths.MODELS_DIR / artifact["path"])
+    return EnglishReviewCheck(words_, {name: BetaBinomial(a, b) for name, a, b in rates}, threshold)
+
+
+def english_review_check(entry: dict[str, Any]) -> EnglishReviewCheck | None:
+    """The check of the entry's ``"ood"`` record (its word list's sha256 checked once per process), or None when
+    the entry has none. Read-only, so shared by every thread."""
+    record = entry.get("ood")
+    if not record:
+        return None
+    rates = tuple((name, float(value["alpha"]), float(value["beta"])) for name, value in record["rates"].items())
+    return _english_check(tuple(sorted(record["artifact"].items())), rates, float(record["threshold"]))
+
+
+def english_check(text: str, check: EnglishReviewCheck | None) -> ood.Check:
+    """The check of one text; unchecked without an ``"ood"`` record."""
+    return ood.UNCHECKED if check is None else check.check(text)
+
+
+def mark_out_of_distribution(scored: ScoredTable, column: str, check: EnglishReviewCheck | None) -> ScoredTable:
+    """The scored table with every row that does not read like an English review unanswered: no label or
+    probability, the reason as its note; ``refused`` counts them."""
+    if check is None:
+        return scored
+    table = scored.table.copy()
+    refused = 0
+    for position, text in enumerate(table[column].fillna("").astype(str)):
+        if table["label"].iat[position] and not check.check(text).in_distribution:
+            table.iloc[position, table.columns.get_loc("label")] = ""
+            table.iloc[position, table.columns.get_loc("probability_positive")] = np.nan
+            table.iloc[position, table.columns.get_loc("note")] = OOD_REASON.rstrip(".")
+            refused += 1
+    return dataclasses.replace(scored, table=table, refused=refused)

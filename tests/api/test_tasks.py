@@ -96,6 +96,18 @@ def test_sentiment_routes_answer_as_the_sentiment_classifier(api):
     assert [row["probability_positive"] for row in scored["table"]] == to_json(list(local.table["probability_positive"]))
 
 
+def test_the_sentiment_routes_refuse_text_that_is_not_an_english_review(api):
+    text = "Dieser Film ist wirklich großartig, die Schauspieler sind hervorragend und die Geschichte fesselt."
+    result = api.request("POST", "/v1/tasks/sentiment", text.encode(), {"Content-Type": "text/plain"}).json()["result"]
+    assert not result["in_distribution"] and result["reason"] == sentiment.OOD_REASON and result["answer"] is None
+    assert result["ood"]["score"] > result["ood"]["threshold"]
+    english = api.request("POST", "/v1/tasks/sentiment", b"Loved it.", {"Content-Type": "text/plain"}).json()["result"]
+    assert english["in_distribution"] and english["answer"] == "positive" and english["reason"] == ""
+    data = "review\nLoved it.\n\"C'est un film magnifique, j'ai adoré les acteurs.\"\n".encode()
+    scored = api.request("POST", "/v1/tasks/sentiment/csv", data, {"Content-Type": "text/csv"}).json()["result"]
+    assert scored["refused"] == 1 and [row["label"] for row in scored["table"]] == ["positive", ""]
+
+
 def test_forecast_route_answers_as_the_forecaster(api):
     entry, _, predictor = served("forecast")
     answer = api.get("/v1/tasks/forecast?ticker=IBM&horizon=5&backtest=true").json()

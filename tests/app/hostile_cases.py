@@ -149,8 +149,8 @@ TEXT_CASES = {
     "html_entities": "&lt;b&gt; great &amp; wonderful &#x3C;",
     "zalgo": "g\u0336\u0335r\u0337e\u0338a\u0334t\u0335 film",
     "one_long_word": "a" * 50_000,
-    "hundred_thousand_chars": ("a great film with wonderful acting. " * 3000)[:100_000],
-    "over_the_limit": "an awful boring film. " * 5000,
+    "hundred_thousand_chars": ("this is a great film and the acting is wonderful. " * 3000)[:100_000],
+    "over_the_limit": "it is an awful and boring film. " * 5000,
     "control_review": "A great, moving film. The performances are wonderful and the script is sharp.",
 }
 

@@ -61,7 +61,7 @@ def test_example_buttons_fill_the_text_area():
 @pytest.mark.parametrize("review, message", [
     ("   \n\t  ", "Type a review"),
     ("😀🎬🍿 !!! ???", "no words"),
-    ("東京の映画はとても素晴らしいです", "None of these words"),
+    ("東京の映画はとても素晴らしいです", "doesn't read like an English movie review"),
 ])
 def test_bad_text_gets_a_clear_message(review, message):
     app = open_sentiment_page()
@@ -72,7 +72,7 @@ def test_bad_text_gets_a_clear_message(review, message):
 
 def test_a_megabyte_of_text_is_scored_in_chunks_with_a_notice():
     app = open_sentiment_page()
-    app.text_area(key="sentiment_text").set_value("A great film, truly wonderful. " * 34_000).run()
+    app.text_area(key="sentiment_text").set_value("This is a great film and I loved every minute of it. " * 20_000).run()
     assert not app.exception
     assert app.metric[0].value == "Positive"
     assert "only the first 100,000 were scored" in messages(app)
@@ -102,7 +102,7 @@ def test_the_sample_csv_is_scored_with_a_table_and_a_download():
 
 
 def test_utf16_csv_with_empty_cells_keeps_every_row():
-    frame = pd.DataFrame({"id": [1, 2, 3], "texte": ["Un film génial, great acting", "", "awful and boring"]})
+    frame = pd.DataFrame({"id": [1, 2, 3], "texte": ["A wonderful café scene, great acting", "", "awful and boring"]})
     app = upload(open_sentiment_page(), frame.to_csv(index=False).encode("utf-16"))
     assert not app.exception
     table = scored_tables(app)[0]
@@ -111,11 +111,11 @@ def test_utf16_csv_with_empty_cells_keeps_every_row():
 
 
 def test_cp1252_csv_is_read_with_a_notice():
-    data = 'review\n"Un film très réussi, a great story"\n'.encode("cp1252")
+    data = 'review\n"A great story, and the café scene is wonderful"\n'.encode("cp1252")
     app = upload(open_sentiment_page(), data)
     assert not app.exception
     assert "cp1252" in messages(app)
-    assert scored_tables(app)[0]["review"].iloc[0] == "Un film très réussi, a great story"
+    assert scored_tables(app)[0]["review"].iloc[0] == "A great story, and the café scene is wonderful"
 
 
 @pytest.mark.parametrize("data, message", [
@@ -159,4 +159,48 @@ def test_the_scored_csv_download_neutralises_formulas_and_says_so(downloads):
     written = pd.read_csv(io.BytesIO(downloads["scored_reviews.csv"]), dtype=str, keep_default_na=False)
     assert list(written.columns) == ["'=id", "review", "label", "probability_positive_calibrated", "note"]
     assert written["review"].tolist() == ["'" + cell for cell in FORMULAS]
-    assert set(written["label"]) <= {"positive", "negative"}
+    # A cell that reads like a spreadsheet command rather than a review gets no label, and its note says why.
+    labelled = written["label"].isin(["positive", "negative"])
+    assert labelled.any() and (written["note"][~labelled] == "This doesn't read like an English movie review").all()
+
+
+@pytest.mark.parametrize("text", [
+    "Ce film est une pure merveille, les acteurs sont excellents et la mise en scène est très soignée.",
+    "Dieser Film ist wirklich großartig, die Schauspieler sind hervorragend.",
+    "asdfghjkl qwertyuiop zxcvbnm asdf jkl; qwer uiop",
+    "for (int i = 0; i < n; i++) { total += values[i]; }",
+    "https://www.imdb.com/title/tt0111161/reviews?ref_=tt_urv",
+    "12345 67890",
+])
+def test_text_that_is_not_an_english_review_gets_the_third_state(text):
+    app = open_sentiment_page()
+    app.text_area(key="sentiment_text").set_value(text).run()
+    assert not app.exception
+    assert "This doesn't read like an English movie review." in messages(app), messages(app)
+    assert not app.metric and not any("rgba(0,114,178" in block.value for block in app.markdown)
+
+
+def test_a_short_real_review_is_still_scored():
+    app = open_sentiment_page()
+    app.text_area(key="sentiment_text").set_value("Loved it.").run()
+    assert not app.exception
+    assert app.metric[0].value == "Positive" and "doesn't read like" not in messages(app)
+
+
+def test_a_csv_marks_rows_that_are_not_english_reviews():
+    data = ("review\n\"A great, moving film with a wonderful cast.\"\n"
+            "\"Esta película es maravillosa, los actores están increíbles.\"\n").encode()
+    app = upload(open_sentiment_page(), data)
+    assert not app.exception
+    table = scored_tables(app)[0]
+    assert table["label"].tolist() == ["positive", ""]
+    assert table["note"].iloc[1] == "This doesn't read like an English movie review"
+    assert "1 rows don't read like English movie reviews" in messages(app)
+
+
+def test_how_this_model_works_shows_the_out_of_distribution_figures():
+    app = open_sentiment_page()
+    record = manifest_lib.model_entry("sentiment")["ood"]
+    text = " ".join(block.value for block in app.markdown)
+    assert "Knowing when not to answer" in text
+    assert f"{record['figures']['all']['coverage']:.1%} of the IMDB test reviews answered" in text

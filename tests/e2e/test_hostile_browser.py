@@ -50,7 +50,12 @@ def test_broken_images_one_after_another_in_one_page_load(page, app_url):
 def test_markup_in_a_review_is_shown_as_typed(page, app_url):
     page.goto(f"{app_url}/sentiment")
     review = page.locator('[data-testid="stTextArea"] textarea')
-    review.fill("**great** film, [click](javascript:alert(1)) <b>wonderful</b> acting, $x^2$ stars")
+    # Markup inside a real review: on its own, that much markup does not read like a review and gets no score.
+    prose = ("I went in with low hopes, but the story kept me interested from the start to the end, and the cast is a "
+             "joy to watch in every scene. I would see it again with my family, and I think that you should see it "
+             "too. It is not perfect, but it is one of the best films I have seen this year. ")
+    review.fill(prose + "**great** film, [click](javascript:alert(1)) <b>wonderful</b> acting, $x^2$ stars. "
+                + prose + prose)
     review.press("Control+Enter")
     page.get_by_text("Which words drove it").wait_for()
     highlights = page.locator('[data-testid="stMarkdownContainer"]').filter(has=page.locator("span[title]"))
