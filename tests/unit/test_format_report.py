@@ -141,3 +141,19 @@ def test_the_metric_change_heatmap_has_a_cell_per_measured_model_and_format():
     cells = spec["layer"][0]
     assert cells["encoding"]["x"]["field"] == "format label" and cells["encoding"]["y"]["field"] == "model"
     assert len(next(iter(spec["datasets"].values()))) == table()["quality change"].notna().sum()
+
+
+def test_comparison_models_list_every_format_tried_against_the_served_model():
+    manifest = {"models": {
+        "digits": {"metrics": {"values": {"accuracy": 0.99}}, "extra": {}},
+        "sentiment": {"metrics": {"values": {"accuracy": 0.92}}, "extra": {"transformer": {"formats": {
+            "savedmodel": {"exported": True, "bytes": 5_000_000, "accuracy": 0.87, "p50_200_words_ms": 4.0},
+            "tflite": {"exported": False, "error": "ConverterError: op not supported"},
+        }}}},
+    }}
+    table = format_report.comparison_models(manifest)
+    assert table["model"].tolist() == ["sentiment: Transformer encoder"] * 2
+    saved, tflite = table.to_dict("records")
+    assert saved["size (MB)"] == 5.0 and saved["against the served model (points)"] == -5.0
+    assert tflite["exported"].startswith("no (ConverterError") and pd.isna(tflite["test accuracy"])
+    assert format_report.comparison_models({"models": {"digits": manifest["models"]["digits"]}}).empty
