@@ -27,7 +27,7 @@ applies T (every page, every format).
   validation probabilities.
 - **sentiment**: fitted on the 2,500 validation reviews the training script held out of IMDB train (a
   seeded sample, used there only for early stopping); reported on the full IMDB test (24,996 reviews). A
-  review's probability is the mean of its chunks' calibrated probabilities, as on the page.
+  review's logit is the sum over its rows, divided by T, as on the page.
 
 One temperature per served format, each fitted on that format's own outputs: the fp32 formats agree to
 1e-6 and get the same T, while full-int8 outputs step by 1/256 and may need another. The entry's top-level
@@ -65,7 +65,7 @@ COMMAND = "python training/calibrate.py"
 
 # ## The held-out splits of each classifier
 #
-# Each returns {split name: {"inputs", "labels", and for chunked texts "owner"}}. A model without a "fit"
+# Each returns {split name: {"inputs", "labels", and for texts read in several rows "owner"}}. A model without a "fit"
 # split is cross-fitted on its "report" split.
 
 
@@ -94,7 +94,7 @@ def sentiment_splits(entry) -> dict[str, dict[str, np.ndarray]]:
 
     def encoded(texts, labels):
         rows = [vocabulary.encode(review) for review in texts]
-        owner = np.concatenate([np.full(len(chunk_rows), index) for index, chunk_rows in enumerate(rows)])
+        owner = np.concatenate([np.full(len(review_rows), index) for index, review_rows in enumerate(rows)])
         return {"inputs": np.concatenate(rows), "owner": owner, "labels": np.asarray(labels)}
 
     return {"fit": encoded([train_texts[i] for i in order], train_labels[order]), "report": encoded(*data["test"])}

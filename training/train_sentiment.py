@@ -354,7 +354,6 @@ def main() -> None:
         served, output_dir / "savedmodel", [tf.TensorSpec((None, sentiment.WINDOW), tf.int32, name="token_ids")])
     vocabulary_path = vocabulary.save(output_dir / sentiment.VOCABULARY_FILE)
     names_path = vocabulary.save_person_names(output_dir / sentiment.PERSON_NAMES_FILE)
-    (output_dir / "vocabulary.txt").unlink(missing_ok=True)
     write_samples(test_texts, test_labels)
 
     entry = manifest_entry(
