@@ -1,0 +1,331 @@
+"""The digits model in a browser: load time, latency and agreement with the server, measured in headless Chromium.
+
+``python -m showcase.browser_bench`` serves the committed browser runtime (``app/static/browser/``) and the
+digits model from ``models/`` on loopback, opens Debian's Chromium through Playwright and measures LiteRT.js
+running ``models/digits/model.tflite`` on WebAssembly:
+
+- **load**: from a cold browser context to the first prediction (the runtime's module and ``.wasm`` fetched and
+  compiled, the model fetched, its sha256 checked against the manifest, compiled and run once); the median of
+  ``LOADS`` cold loads;
+- **latency**: p50 and p95 of ``RUNS`` batch-1 predictions timed with ``performance.now()`` in the page (the
+  model alone, as the server's figure; Chromium rounds that clock to 0.1 ms outside a cross-origin-isolated page);
+- **agreement**: the JavaScript MNIST recipe (``app/static/browser/digits_recipe.mjs``) against
+  ``showcase.tasks.digits.prepare_digit`` on the same ``AGREEMENT_DRAWINGS`` canvas drawings (largest pixel
+  difference of the 28×28 images), and the browser's calibrated prediction against the server's TFLite one
+  (same digit, largest probability difference).
+
+The figures go into the manifest's digits entry at ``extra.browser`` (docs/manifest.md), which the Formats page
+and the README show. ``--compare`` also measures onnxruntime-web on ``model.onnx`` from the build folder that
+``COMPARE=1 bash scripts/build_browser_runtime.sh`` fills (that runtime is not committed), and records it under
+``extra.browser.compared``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import functools
+import http.server
+import platform
+import statistics
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from showcase import manifest as manifest_lib
+from showcase import ood_images, paths
+
+BROWSER_DIR = paths.REPO_ROOT / "app" / "static" / "browser"
+RUNTIME_DIR = BROWSER_DIR / "litert"
+ORT_BUILD_DIR = paths.REPO_ROOT / ".cache" / "browser-build" / "dist" / "ort"
+LITERT_PACKAGE, ORT_PACKAGE = "@litertjs/core", "onnxruntime-web"
+# The served artifact and the files of its runtime (everything a visitor's browser downloads).
+BROWSER_FORMAT = "tflite"
+RUNTIME_MODULE = "litert.mjs"
+WASM_LOADER = "litert_wasm_compat_internal.js"
+WASM_FILE = "litert_wasm_compat_internal.wasm"
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+LOADS, RUNS, AGREEMENT_DRAWINGS = 5, 300, 60
+COMMAND = "python -m showcase.browser_bench --compare"
+HARNESS = b"<!doctype html><html><head><meta charset='utf-8'><title>browser bench</title></head><body></body></html>"
+
+
+# ## The assets on loopback
+
+
+class _AssetHandler(http.server.SimpleHTTPRequestHandler):
+    """GET /browser/... from app/static/browser, /models/... from models/, /ort/... from the ORT build, / a blank
+    page; nothing else."""
+
+    roots: dict[str, Path] = {}
+
+    def translate_path(self, path: str) -> str:
+        prefix, _, rest = path.split("?")[0].lstrip("/").partition("/")
+        root = self.roots.get(prefix)
+        if root is None or ".." in rest.split("/"):
+            return str(paths.REPO_ROOT / "no such file")
+        return str(root / rest)
+
+    def do_GET(self) -> None:
+        if self.path in ("/", "/index.html"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(HARNESS)))
+            self.end_headers()
+            self.wfile.write(HARNESS)
+            return
+        super().do_GET()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+_AssetHandler.extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                                ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
+
+
+@contextlib.contextmanager
+def serve_assets() -> Iterator[str]:
+    """The browser runtime, the models and (when built) onnxruntime-web on a loopback port; yields its address."""
+    roots = {"browser": BROWSER_DIR, "models": paths.MODELS_DIR, "ort": ORT_BUILD_DIR}
+    handler = type("Handler", (_AssetHandler,), {"roots": roots})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ## What runs in the page
+
+LOAD_LITERT = """async ({recipe, runtime, loader, model, sha256}) => {
+    const start = performance.now();
+    const lib = await import(recipe);
+    const bytes = await lib.fetchVerifiedModel(model, sha256);
+    window.__predict = await lib.loadLiteRtModel(runtime, loader, bytes);
+    await window.__predict(new Float32Array(784));
+    window.__recipe = lib;
+    return performance.now() - start;
+}"""
+
+LOAD_ORT = """async ({recipe, runtime, wasmDir, model, sha256}) => {
+    const start = performance.now();
+    const lib = await import(recipe);
+    const bytes = await lib.fetchVerifiedModel(model, sha256);
+    const ort = await import(runtime);
+    ort.env.wasm.wasmPaths = wasmDir;
+    ort.env.wasm.numThreads = 1;
+    const session = await ort.InferenceSession.create(bytes, {executionProviders: ["wasm"]});
+    window.__predict = async (image) => {
+        const outputs = await session.run({[session.inputNames[0]]: new ort.Tensor("float32", image, [1, 28, 28, 1])});
+        return outputs[session.outputNames[0]].data;
+    };
+    await window.__predict(new Float32Array(784));
+    window.__recipe = lib;
+    return performance.now() - start;
+}"""
+
+TIME_RUNS = """async ({image, runs}) => {
+    const input = Float32Array.from(image);
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+        const start = performance.now();
+        await window.__predict(input);
+        times.push(performance.now() - start);
+    }
+    return times;
+}"""
+
+# The recipe and the calibrated prediction of one RGBA drawing (base64), as the component computes them.
+PREPARE_AND_PREDICT = """async ({rgba, width, height, temperature}) => {
+    const bytes = Uint8ClampedArray.from(atob(rgba), (c) => c.charCodeAt(0));
+    const image = window.__recipe.prepareDrawing(bytes, width, height);
+    if (image === null) return null;
+    const raw = await window.__predict(image);
+    return {image: Array.from(image), probabilities: window.__recipe.calibrated(raw, temperature)};
+}"""
+
+
+def load_arguments(base_url: str, entry: dict[str, Any], runtime: str) -> dict[str, str]:
+    if runtime == LITERT_PACKAGE:
+        artifact = entry["artifacts"][BROWSER_FORMAT]
+        return {"recipe": f"{base_url}/browser/digits_recipe.mjs", "runtime": f"{base_url}/browser/litert/{RUNTIME_MODULE}",
+                "loader": f"{base_url}/browser/litert/{WASM_LOADER}", "model": f"{base_url}/models/{artifact['path']}",
+                "sha256": artifact["sha256"]}
+    artifact = entry["artifacts"]["onnx"]
+    return {"recipe": f"{base_url}/browser/digits_recipe.mjs", "runtime": f"{base_url}/ort/{ORT_FILES[0]}",
+            "wasmDir": f"{base_url}/ort/", "model": f"{base_url}/models/{artifact['path']}", "sha256": artifact["sha256"]}
+
+
+def open_runtime(browser, base_url: str, entry: dict[str, Any], runtime: str = LITERT_PACKAGE):
+    """A fresh browser context with the runtime loaded and the model compiled: (context, page, load ms)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(base_url + "/")
+    milliseconds = page.evaluate(LOAD_ORT if runtime == ORT_PACKAGE else LOAD_LITERT,
+                                 load_arguments(base_url, entry, runtime))
+    return context, page, float(milliseconds)
+
+
+def prepare_and_predict(page, drawing: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The browser's 28×28 image and calibrated probabilities for an RGBA drawing (None for a blank one)."""
+    height, width = drawing.shape[:2]
+    result = page.evaluate(PREPARE_AND_PREDICT, {"rgba": base64.b64encode(np.ascontiguousarray(drawing)).decode(),
+                                                 "width": width, "height": height, "temperature": temperature})
+    if result is None:
+        return None
+    return (np.array(result["image"], dtype=np.float32).reshape(28, 28),
+            np.array(result["probabilities"], dtype=np.float64))
+
+
+# ## The drawings both sides read
+
+
+def agreement_drawings(count: int = AGREEMENT_DRAWINGS, seed: int = 0) -> list[tuple[int, np.ndarray]]:
+    """``count`` canvas drawings (RGBA, ink in alpha) of the committed MNIST samples, each redrawn at a random
+    size, place and stroke width (``ood_images.canvas_drawing``), the same for a seed: (digit, drawing)."""
+    from showcase.tasks import digits
+
+    samples = [(int(path.name.split("_")[0]), np.asarray(Image.open(path).convert("L")))
+               for path in digits.sample_paths()]
+    rng = np.random.default_rng(seed)
+    return [(samples[i % len(samples)][0], ood_images.canvas_drawing(samples[i % len(samples)][1], rng))
+            for i in range(count)]
+
+
+@functools.lru_cache(maxsize=1)
+def server_classifier():
+    """The server's reading of a drawing: the page's classifier over the TFLite predictor."""
+    from showcase import runtime
+    from showcase.tasks import digits
+
+    entry = manifest_lib.model_entry("digits")
+    return digits.DigitClassifier(runtime.load("digits", BROWSER_FORMAT), entry)
+
+
+def agreement(page, drawings: list[tuple[int, np.ndarray]], temperature: float) -> dict[str, Any]:
+    """How the browser's recipe and prediction compare with the server's on the same drawings."""
+    from showcase.tasks import digits
+
+    classifier = server_classifier()
+    pixel_differences, probability_differences, same = [], [], 0
+    for _, drawing in drawings:
+        browser_image, browser_probabilities = prepare_and_predict(page, drawing, temperature)
+        server_image = digits.prepare_digit(drawing)
+        server = classifier.classify_prepared(server_image)
+        pixel_differences.append(float(np.abs(browser_image - server_image).max()))
+        probability_differences.append(float(np.abs(browser_probabilities - server.probabilities).max()))
+        same += int(np.argmax(browser_probabilities)) == server.digit
+    return {"drawings": len(drawings), "same_digit": same,
+            "max_pixel_difference": max(pixel_differences),
+            "max_probability_difference": max(probability_differences),
+            "what": "canvas drawings of the 10 committed MNIST samples (ood_images.canvas_drawing, seed 0); the "
+                    "browser's recipe and calibrated prediction against prepare_digit and the server's TFLite"}
+
+
+# ## Measuring
+
+
+def asset_bytes(runtime: str) -> dict[str, int]:
+    files = ([RUNTIME_DIR / RUNTIME_MODULE, RUNTIME_DIR / WASM_LOADER, RUNTIME_DIR / WASM_FILE]
+             if runtime == LITERT_PACKAGE else [ORT_BUILD_DIR / name for name in ORT_FILES])
+    return {"runtime": sum(file.stat().st_size for file in files), "recipe": (BROWSER_DIR / "digits_recipe.mjs").stat().st_size}
+
+
+def measure_runtime(browser, base_url: str, entry: dict[str, Any], runtime: str, loads: int = LOADS,
+                    runs: int = RUNS) -> dict[str, Any]:
+    from showcase import calibration
+    from showcase.tasks import digits
+
+    format_name = BROWSER_FORMAT if runtime == LITERT_PACKAGE else "onnx"
+    temperature = calibration.temperature(entry, BROWSER_FORMAT)
+    image = digits.prepare_digit(agreement_drawings(1)[0][1])
+    load_times, times, figures = [], [], {}
+    for attempt in range(loads):
+        context, page, milliseconds = open_runtime(browser, base_url, entry, runtime)
+        try:
+            load_times.append(milliseconds)
+            if attempt == 0:
+                times = page.evaluate(TIME_RUNS, {"image": image.ravel().tolist(), "runs": runs})
+                figures = agreement(page, agreement_drawings(), temperature)
+        finally:
+            context.close()
+    sizes = asset_bytes(runtime)
+    return {"runtime": runtime, "version": runtime_version(runtime), "format": format_name,
+            "bytes": {**sizes, "model": entry["artifacts"][format_name]["bytes"]},
+            "load_ms": round(statistics.median(load_times), 1), "loads": loads,
+            "p50_ms": round(float(np.percentile(times, 50)), 3), "p95_ms": round(float(np.percentile(times, 95)), 3),
+            "runs": runs, "agreement": figures}
+
+
+def measure_or_error(browser, base_url: str, entry: dict[str, Any], runtime: str) -> dict[str, Any]:
+    """``measure_runtime``, or the runtime's first error when it cannot run the model (LiteRT.js 2.5.3 refuses a
+    model whose batch dimension is dynamic, as the committed ``model.tflite``'s is)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return measure_runtime(browser, base_url, entry, runtime)
+    except PlaywrightError as error:
+        return {"runtime": runtime, "version": runtime_version(runtime), "error": str(error).splitlines()[0]}
+
+
+def runtime_version(runtime: str) -> str:
+    if runtime == LITERT_PACKAGE:
+        return (RUNTIME_DIR / "VERSION").read_text().split()[0]
+    package = ORT_BUILD_DIR.parents[1] / "node_modules" / ORT_PACKAGE / "package.json"
+    import json
+
+    return json.loads(package.read_text())["version"]
+
+
+def measure(compare: bool = False) -> dict[str, Any]:
+    """The ``extra.browser`` record: LiteRT.js measured (and onnxruntime-web beside it with ``compare``)."""
+    from playwright.sync_api import sync_playwright
+
+    from appdriver import browser as chromium
+
+    entry = manifest_lib.model_entry("digits")
+    with serve_assets() as base_url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium.launch_options())
+        try:
+            record = measure_or_error(browser, base_url, entry, LITERT_PACKAGE)
+            if compare:
+                if not (ORT_BUILD_DIR / ORT_FILES[-1]).exists():
+                    raise SystemExit("onnxruntime-web is not built: run COMPARE=1 bash scripts/build_browser_runtime.sh")
+                record["compared"] = {ORT_PACKAGE: measure_or_error(browser, base_url, entry, ORT_PACKAGE)}
+            record["browser"] = f"headless Chromium {browser.version}"
+        finally:
+            browser.close()
+    from showcase import bench
+
+    record.update({"machine": bench.machine(), "timer": "performance.now(), rounded to 0.1 ms by Chromium",
+                   "command": COMMAND if compare else "python -m showcase.browser_bench",
+                   "created": manifest_lib.utc_now(), "python": platform.python_version()})
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--compare", action="store_true", help="also measure onnxruntime-web (needs its build)")
+    parser.add_argument("--dry-run", action="store_true", help="print the figures, leave the manifest alone")
+    options = parser.parse_args(argv)
+    record = measure(options.compare)
+    import json
+
+    print(json.dumps(record, indent=2))
+    if not options.dry_run:
+        entry = manifest_lib.model_entry("digits")
+        entry.setdefault("extra", {})["browser"] = record
+        manifest_lib.update_model_entry(entry)
+
+
+if __name__ == "__main__":
+    main()
