@@ -5,7 +5,7 @@
 # The built files are committed because the hosted machine has no Node.js: `bash scripts/app.sh` must serve
 # them as they are. Run this only to change the pinned versions below (it needs Node.js and npm, and reaches
 # the npm registry). `COMPARE=1` also builds onnxruntime-web into .cache/browser-build/dist/ort/ (not served,
-# not committed) for `python -m showcase.browser_bench --compare`, which measures both runtimes.
+# not committed) for `python -m appdriver.browser_bench --compare`, which measures both runtimes.
 set -euo pipefail
 
 LITERT_VERSION=2.5.3

@@ -164,9 +164,9 @@ def _not_served_note(entry: dict[str, Any]) -> str:
     if not rejected:
         return "the model's page does not serve full int8 (its training script keeps none)"
     return (f"the model's page does not serve full int8: the training script's own int8 file (accuracy "
-            f"{rejected['accuracy']:.2%}) moved the probability of some short reviews by up to "
-            f"{rejected['max_abs_probability_difference']:.2f} from the float model's, as the mean of a few int8 "
-            "embeddings falls outside the calibrated range")
+            f"{rejected['accuracy']:.2%}, {rejected['label_agreement_with_savedmodel']:.2%} of labels agreeing) "
+            f"moved some review probabilities by up to {rejected['max_abs_probability_difference']:.2f} from the "
+            "float model's, as its int8 weights and logit round every n-gram's weight")
 
 
 def _speed_check(model_name: str, group: pd.DataFrame) -> dict[str, Any]:

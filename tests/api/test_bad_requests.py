@@ -13,7 +13,7 @@ from showcase import runtime
 from tests.app import hostile_cases as hostile
 
 DIGIT = np.zeros((28, 28, 1)).tolist()
-TOKENS = [0] * 512
+TOKENS = [0] * manifest_lib.model_entry("sentiment")["input"]["shape"][-1]
 
 
 def digits_body(text: str) -> tuple[str, str, bytes, dict]:
@@ -58,10 +58,10 @@ CORPUS = [
     ("overflow_float64", digits_body('{"instances": [' + json.dumps(DIGIT).replace("0.0", "1e400", 1) + "]}"),
      "finite"),
     ("overflow_float32", predict("digits", {"instances": [[[[1e39]] * 28] * 28]}), "finite"),
-    ("fractional_token_ids", predict("sentiment", {"instances": [[1.5] * 512]}), "whole number"),
-    ("negative_token_ids", predict("sentiment", {"instances": [[-1] * 512]}), "[0,"),
-    ("token_id_out_of_range", predict("sentiment", {"instances": [[10**7] * 512]}), "[0,"),
-    ("token_id_too_big_for_int", predict("sentiment", {"instances": [[10**30] * 512]}), "int32"),
+    ("fractional_token_ids", predict("sentiment", {"instances": [[1.5] * len(TOKENS)]}), "whole number"),
+    ("negative_token_ids", predict("sentiment", {"instances": [[-1] * len(TOKENS)]}), "[0,"),
+    ("token_id_out_of_range", predict("sentiment", {"instances": [[10**7] * len(TOKENS)]}), "[0,"),
+    ("token_id_too_big_for_int", predict("sentiment", {"instances": [[10**30] * len(TOKENS)]}), "int32"),
     ("wrong_signature", predict("digits", {"signature_name": "classify", "instances": [DIGIT]}), "serving_default"),
     ("wrong_input_name", predict("digits", {"instances": [{"pixels": DIGIT}]}), "'image'"),
     ("unknown_model", predict("resnet", {"instances": [DIGIT]}), "Servable not found"),

@@ -5,7 +5,8 @@ server's, where onnxruntime-web is built (``COMPARE=1 bash scripts/build_browser
 import numpy as np
 import pytest
 
-from showcase import browser_bench, calibration
+from appdriver import browser_bench
+from showcase import calibration
 from showcase import manifest as manifest_lib
 from showcase.tasks import digits
 

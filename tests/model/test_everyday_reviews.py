@@ -3,8 +3,8 @@ of them right in every format, as a visitor typing a line or two would see it.""
 
 import pytest
 
-from showcase import runtime
 from showcase import manifest as manifest_lib
+from showcase import runtime
 from showcase.tasks import sentiment
 
 ENTRY = manifest_lib.model_entry("sentiment")

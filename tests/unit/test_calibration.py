@@ -88,12 +88,14 @@ def test_a_single_sigmoid_column_is_two_classes():
     assert calibration.ece(np.array([[0.8], [0.3]]), np.array([1, 0])) == pytest.approx(0.25)
 
 
-def test_chunked_items_are_averaged_then_scaled():
-    outputs = np.array([[0.9], [0.2], [0.7]], dtype=np.float32)
-    owner = np.array([0, 0, 1])
+def test_row_logits_are_summed_per_review_then_scaled():
+    # Review 0 has two id rows and its empty row (logit 0.5, the bias alone); review 1 has one row and its empty row.
+    outputs = np.array([[1.5], [-0.5], [0.5], [2.0], [0.5]], dtype=np.float32)
+    owner = np.array([0, 0, 0, 1, 1])
     items = calibration.item_probabilities(outputs, 0.5, owner, 2)
     assert items.shape == (2, 1)
-    assert items[0, 0] == pytest.approx(calibration.scaled(np.array([[0.55]]), 0.5)[0, 0])
+    # The bias counts once per review: 1.5 - 0.5 + 0.5 - 2 * 0.5 = 0.5, and 2.0 + 0.5 - 0.5 = 2.0.
+    assert items[:, 0] == pytest.approx(1 / (1 + np.exp(-np.array([0.5, 2.0]) / 0.5)))
 
 
 def test_uncalibrated_models_and_formats_are_left_alone():

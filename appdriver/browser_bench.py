@@ -1,6 +1,6 @@
 """The digits model in a browser: load time, latency and agreement with the server, measured in headless Chromium.
 
-``python -m showcase.browser_bench`` serves the committed browser runtime (``app/static/browser/``) and the
+``python -m appdriver.browser_bench`` serves the committed browser runtime (``app/static/browser/``) and the
 digits model from ``models/`` on loopback, opens Debian's Chromium through Playwright and measures LiteRT.js
 running ``models/digits/model.tflite`` on WebAssembly:
 
@@ -51,7 +51,7 @@ WASM_LOADER = "litert_wasm_compat_internal.js"
 WASM_FILE = "litert_wasm_compat_internal.wasm"
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 LOADS, RUNS, AGREEMENT_DRAWINGS = 5, 300, 60
-COMMAND = "python -m showcase.browser_bench --compare"
+COMMAND = "python -m appdriver.browser_bench --compare"
 HARNESS = b"<!doctype html><html><head><meta charset='utf-8'><title>browser bench</title></head><body></body></html>"
 
 
@@ -307,7 +307,7 @@ def measure(compare: bool = False) -> dict[str, Any]:
     from showcase import bench
 
     record.update({"machine": bench.machine(), "timer": "performance.now(), rounded to 0.1 ms by Chromium",
-                   "command": COMMAND if compare else "python -m showcase.browser_bench",
+                   "command": COMMAND if compare else "python -m appdriver.browser_bench",
                    "created": manifest_lib.utc_now(), "python": platform.python_version()})
     return record
 
