@@ -7,8 +7,9 @@ Streamlit puts this file's folder on ``sys.path``, so pages import the shared ``
 
 The file is read twice, in two roles. ``streamlit run`` finds the ``st.App`` below and imports this file as a
 module to get the server (no script run is active then): that server is Streamlit's own plus the prediction
-API (``showcase.api``) mounted under ``/v1`` on the same port, so the hosted demo serves ``/v1/models/...`` too;
-``SHOWCASE_API_IN_APP=0`` leaves the API out. Then each session runs this file as its script, which draws the
+API (``showcase.api``) mounted under ``/v1`` on the same port, so the hosted demo serves ``/v1/models/...`` too
+(``SHOWCASE_API_IN_APP=0`` leaves the API out), and the files of the Digits page's in-browser mode under
+``/browser`` (``browser_digits``). Then each session runs this file as its script, which draws the
 pages.
 """
 
@@ -51,9 +52,11 @@ def api_routes() -> list:
 
 
 if get_script_run_ctx(suppress_warning=True) is None:
-    app = st.App(__file__, routes=api_routes())
+    from browser_digits import browser_routes
+
+    app = st.App(__file__, routes=api_routes() + browser_routes())
 else:
     import ui  # noqa: F401  (the shared module's import makes a deep link use this navigation; see ui.py)
 
-    st.set_page_config(page_title="TensorFlow model showcase", page_icon=":material/neurology:", layout="wide")
+    st.set_page_config(page_title="TensorFlow model showcase", page_icon="🧠", layout="wide")
     st.navigation(available_pages()).run()

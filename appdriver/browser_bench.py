@@ -1,8 +1,9 @@
 """The digits model in a browser: load time, latency and agreement with the server, measured in headless Chromium.
 
 ``python -m appdriver.browser_bench`` serves the committed browser runtime (``app/static/browser/``) and the
-digits model from ``models/`` on loopback, opens Debian's Chromium through Playwright and measures LiteRT.js
-running ``models/digits/model.tflite`` on WebAssembly:
+digits model from ``models/`` on loopback, opens Debian's Chromium through Playwright and measures
+onnxruntime-web running ``models/digits/model.onnx`` on WebAssembly, as the Digits page's "In your browser" mode
+does:
 
 - **load**: from a cold browser context to the first prediction (the runtime's module and ``.wasm`` fetched and
   compiled, the model fetched, its sha256 checked against the manifest, compiled and run once); the median of
@@ -11,13 +12,13 @@ running ``models/digits/model.tflite`` on WebAssembly:
   model alone, as the server's figure; Chromium rounds that clock to 0.1 ms outside a cross-origin-isolated page);
 - **agreement**: the JavaScript MNIST recipe (``app/static/browser/digits_recipe.mjs``) against
   ``showcase.tasks.digits.prepare_digit`` on the same ``AGREEMENT_DRAWINGS`` canvas drawings (largest pixel
-  difference of the 28×28 images), and the browser's calibrated prediction against the server's TFLite one
+  difference of the 28×28 images), and the browser's calibrated prediction against the server's ONNX Runtime one
   (same digit, largest probability difference).
 
 The figures go into the manifest's digits entry at ``extra.browser`` (docs/manifest.md), which the Formats page
-and the README show. ``--compare`` also measures onnxruntime-web on ``model.onnx`` from the build folder that
-``COMPARE=1 bash scripts/build_browser_runtime.sh`` fills (that runtime is not committed), and records it under
-``extra.browser.compared``.
+and the README show. ``--compare`` also tries LiteRT.js on ``model.tflite``, from the build folder that
+``COMPARE=1 bash scripts/build_browser_runtime.sh`` fills (that runtime is not committed), and records what it
+gives under ``extra.browser.compared``: LiteRT.js 2.5.3 refuses the model, whose batch dimension is dynamic.
 """
 
 from __future__ import annotations
@@ -41,15 +42,13 @@ from showcase import manifest as manifest_lib
 from showcase import ood_images, paths
 
 BROWSER_DIR = paths.REPO_ROOT / "app" / "static" / "browser"
-RUNTIME_DIR = BROWSER_DIR / "litert"
-ORT_BUILD_DIR = paths.REPO_ROOT / ".cache" / "browser-build" / "dist" / "ort"
-LITERT_PACKAGE, ORT_PACKAGE = "@litertjs/core", "onnxruntime-web"
+RUNTIME_DIR = BROWSER_DIR / "ort"
+LITERT_BUILD_DIR = paths.REPO_ROOT / ".cache" / "browser-build" / "dist" / "litert"
+ORT_PACKAGE, LITERT_PACKAGE = "onnxruntime-web", "@litertjs/core"
 # The served artifact and the files of its runtime (everything a visitor's browser downloads).
-BROWSER_FORMAT = "tflite"
-RUNTIME_MODULE = "litert.mjs"
-WASM_LOADER = "litert_wasm_compat_internal.js"
-WASM_FILE = "litert_wasm_compat_internal.wasm"
+BROWSER_FORMAT = "onnx"
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+LITERT_FILES = ("litert.mjs", "litert_wasm_compat_internal.js", "litert_wasm_compat_internal.wasm")
 LOADS, RUNS, AGREEMENT_DRAWINGS = 5, 300, 60
 COMMAND = "python -m appdriver.browser_bench --compare"
 HARNESS = b"<!doctype html><html><head><meta charset='utf-8'><title>browser bench</title></head><body></body></html>"
@@ -59,8 +58,8 @@ HARNESS = b"<!doctype html><html><head><meta charset='utf-8'><title>browser benc
 
 
 class _AssetHandler(http.server.SimpleHTTPRequestHandler):
-    """GET /browser/... from app/static/browser, /models/... from models/, /ort/... from the ORT build, / a blank
-    page; nothing else."""
+    """GET /browser/... from app/static/browser, /models/... from models/, /litert/... from the LiteRT.js build, / a
+    blank page; nothing else."""
 
     roots: dict[str, Path] = {}
 
@@ -91,8 +90,8 @@ _AssetHandler.extensions_map = {**http.server.SimpleHTTPRequestHandler.extension
 
 @contextlib.contextmanager
 def serve_assets() -> Iterator[str]:
-    """The browser runtime, the models and (when built) onnxruntime-web on a loopback port; yields its address."""
-    roots = {"browser": BROWSER_DIR, "models": paths.MODELS_DIR, "ort": ORT_BUILD_DIR}
+    """The browser runtime, the models and (when built) LiteRT.js on a loopback port; yields its address."""
+    roots = {"browser": BROWSER_DIR, "models": paths.MODELS_DIR, "litert": LITERT_BUILD_DIR}
     handler = type("Handler", (_AssetHandler,), {"roots": roots})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -106,27 +105,33 @@ def serve_assets() -> Iterator[str]:
 
 # ## What runs in the page
 
-LOAD_LITERT = """async ({recipe, runtime, loader, model, sha256}) => {
+LOAD_ORT = """async ({recipe, runtimeDir, model, sha256}) => {
     const start = performance.now();
     const lib = await import(recipe);
     const bytes = await lib.fetchVerifiedModel(model, sha256);
-    window.__predict = await lib.loadLiteRtModel(runtime, loader, bytes);
+    window.__predict = await lib.loadOnnxModel(runtimeDir, bytes);
     await window.__predict(new Float32Array(784));
     window.__recipe = lib;
     return performance.now() - start;
 }"""
 
-LOAD_ORT = """async ({recipe, runtime, wasmDir, model, sha256}) => {
+# LiteRT.js on WebAssembly, for the comparison: it matches an input against the model's declared shape.
+LOAD_LITERT = """async ({recipe, runtimeDir, model, sha256}) => {
     const start = performance.now();
     const lib = await import(recipe);
     const bytes = await lib.fetchVerifiedModel(model, sha256);
-    const ort = await import(runtime);
-    ort.env.wasm.wasmPaths = wasmDir;
-    ort.env.wasm.numThreads = 1;
-    const session = await ort.InferenceSession.create(bytes, {executionProviders: ["wasm"]});
+    const litert = await import(runtimeDir + "litert.mjs");
+    if (!litert.getGlobalLiteRtPromise()) await litert.loadLiteRt(runtimeDir + "litert_wasm_compat_internal.js");
+    await litert.getGlobalLiteRtPromise();
+    const compiled = await litert.loadAndCompile(bytes, {accelerator: "wasm"});
+    const shape = Array.from(compiled.getInputDetails()[0].shape);
     window.__predict = async (image) => {
-        const outputs = await session.run({[session.inputNames[0]]: new ort.Tensor("float32", image, [1, 28, 28, 1])});
-        return outputs[session.outputNames[0]].data;
+        const input = new litert.Tensor(image, shape);
+        const outputs = await compiled.run([input]);
+        const probabilities = outputs[0].toTypedArray().slice();
+        input.delete();
+        outputs.forEach((output) => output.delete());
+        return probabilities;
     };
     await window.__predict(new Float32Array(784));
     window.__recipe = lib;
@@ -154,23 +159,23 @@ PREPARE_AND_PREDICT = """async ({rgba, width, height, temperature}) => {
 }"""
 
 
+def runtime_format(runtime: str) -> str:
+    return "tflite" if runtime == LITERT_PACKAGE else BROWSER_FORMAT
+
+
 def load_arguments(base_url: str, entry: dict[str, Any], runtime: str) -> dict[str, str]:
-    if runtime == LITERT_PACKAGE:
-        artifact = entry["artifacts"][BROWSER_FORMAT]
-        return {"recipe": f"{base_url}/browser/digits_recipe.mjs", "runtime": f"{base_url}/browser/litert/{RUNTIME_MODULE}",
-                "loader": f"{base_url}/browser/litert/{WASM_LOADER}", "model": f"{base_url}/models/{artifact['path']}",
-                "sha256": artifact["sha256"]}
-    artifact = entry["artifacts"]["onnx"]
-    return {"recipe": f"{base_url}/browser/digits_recipe.mjs", "runtime": f"{base_url}/ort/{ORT_FILES[0]}",
-            "wasmDir": f"{base_url}/ort/", "model": f"{base_url}/models/{artifact['path']}", "sha256": artifact["sha256"]}
+    artifact = entry["artifacts"][runtime_format(runtime)]
+    runtime_dir = f"{base_url}/litert/" if runtime == LITERT_PACKAGE else f"{base_url}/browser/ort/"
+    return {"recipe": f"{base_url}/browser/digits_recipe.mjs", "runtimeDir": runtime_dir,
+            "model": f"{base_url}/models/{artifact['path']}", "sha256": artifact["sha256"]}
 
 
-def open_runtime(browser, base_url: str, entry: dict[str, Any], runtime: str = LITERT_PACKAGE):
+def open_runtime(browser, base_url: str, entry: dict[str, Any], runtime: str = ORT_PACKAGE):
     """A fresh browser context with the runtime loaded and the model compiled: (context, page, load ms)."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(base_url + "/")
-    milliseconds = page.evaluate(LOAD_ORT if runtime == ORT_PACKAGE else LOAD_LITERT,
+    milliseconds = page.evaluate(LOAD_LITERT if runtime == LITERT_PACKAGE else LOAD_ORT,
                                  load_arguments(base_url, entry, runtime))
     return context, page, float(milliseconds)
 
@@ -203,7 +208,7 @@ def agreement_drawings(count: int = AGREEMENT_DRAWINGS, seed: int = 0) -> list[t
 
 @functools.lru_cache(maxsize=1)
 def server_classifier():
-    """The server's reading of a drawing: the page's classifier over the TFLite predictor."""
+    """The server's reading of a drawing: the page's classifier over the ONNX Runtime predictor."""
     from showcase import runtime
     from showcase.tasks import digits
 
@@ -228,16 +233,18 @@ def agreement(page, drawings: list[tuple[int, np.ndarray]], temperature: float) 
             "max_pixel_difference": max(pixel_differences),
             "max_probability_difference": max(probability_differences),
             "what": "canvas drawings of the 10 committed MNIST samples (ood_images.canvas_drawing, seed 0); the "
-                    "browser's recipe and calibrated prediction against prepare_digit and the server's TFLite"}
+                    "browser's recipe and calibrated prediction against prepare_digit and the server's ONNX Runtime"}
 
 
 # ## Measuring
 
 
 def asset_bytes(runtime: str) -> dict[str, int]:
-    files = ([RUNTIME_DIR / RUNTIME_MODULE, RUNTIME_DIR / WASM_LOADER, RUNTIME_DIR / WASM_FILE]
-             if runtime == LITERT_PACKAGE else [ORT_BUILD_DIR / name for name in ORT_FILES])
-    return {"runtime": sum(file.stat().st_size for file in files), "recipe": (BROWSER_DIR / "digits_recipe.mjs").stat().st_size}
+    files = ([LITERT_BUILD_DIR / name for name in LITERT_FILES] if runtime == LITERT_PACKAGE
+             else [RUNTIME_DIR / name for name in ORT_FILES])
+    page_files = ("digits_recipe.mjs", "digits_component.js", "digits_component.css")
+    return {"runtime": sum(file.stat().st_size for file in files),
+            "page": sum((BROWSER_DIR / name).stat().st_size for name in page_files)}
 
 
 def measure_runtime(browser, base_url: str, entry: dict[str, Any], runtime: str, loads: int = LOADS,
@@ -245,8 +252,8 @@ def measure_runtime(browser, base_url: str, entry: dict[str, Any], runtime: str,
     from showcase import calibration
     from showcase.tasks import digits
 
-    format_name = BROWSER_FORMAT if runtime == LITERT_PACKAGE else "onnx"
-    temperature = calibration.temperature(entry, BROWSER_FORMAT)
+    format_name = runtime_format(runtime)
+    temperature = calibration.temperature(entry, format_name)
     image = digits.prepare_digit(agreement_drawings(1)[0][1])
     load_times, times, figures = [], [], {}
     for attempt in range(loads):
@@ -274,20 +281,17 @@ def measure_or_error(browser, base_url: str, entry: dict[str, Any], runtime: str
     try:
         return measure_runtime(browser, base_url, entry, runtime)
     except PlaywrightError as error:
-        return {"runtime": runtime, "version": runtime_version(runtime), "error": str(error).splitlines()[0]}
+        message = str(error).splitlines()[0].removeprefix("Page.evaluate: ").removeprefix("Error: ")
+        return {"runtime": runtime, "version": runtime_version(runtime), "error": message}
 
 
 def runtime_version(runtime: str) -> str:
-    if runtime == LITERT_PACKAGE:
-        return (RUNTIME_DIR / "VERSION").read_text().split()[0]
-    package = ORT_BUILD_DIR.parents[1] / "node_modules" / ORT_PACKAGE / "package.json"
-    import json
-
-    return json.loads(package.read_text())["version"]
+    directory = LITERT_BUILD_DIR if runtime == LITERT_PACKAGE else RUNTIME_DIR
+    return (directory / "VERSION").read_text().split()[0]
 
 
 def measure(compare: bool = False) -> dict[str, Any]:
-    """The ``extra.browser`` record: LiteRT.js measured (and onnxruntime-web beside it with ``compare``)."""
+    """The ``extra.browser`` record: onnxruntime-web measured (and LiteRT.js tried beside it with ``compare``)."""
     from playwright.sync_api import sync_playwright
 
     from appdriver import browser as chromium
@@ -296,11 +300,11 @@ def measure(compare: bool = False) -> dict[str, Any]:
     with serve_assets() as base_url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(**chromium.launch_options())
         try:
-            record = measure_or_error(browser, base_url, entry, LITERT_PACKAGE)
+            record = measure_runtime(browser, base_url, entry, ORT_PACKAGE)
             if compare:
-                if not (ORT_BUILD_DIR / ORT_FILES[-1]).exists():
-                    raise SystemExit("onnxruntime-web is not built: run COMPARE=1 bash scripts/build_browser_runtime.sh")
-                record["compared"] = {ORT_PACKAGE: measure_or_error(browser, base_url, entry, ORT_PACKAGE)}
+                if not (LITERT_BUILD_DIR / LITERT_FILES[-1]).exists():
+                    raise SystemExit("LiteRT.js is not built: run COMPARE=1 bash scripts/build_browser_runtime.sh")
+                record["compared"] = {LITERT_PACKAGE: measure_or_error(browser, base_url, entry, LITERT_PACKAGE)}
             record["browser"] = f"headless Chromium {browser.version}"
         finally:
             browser.close()
@@ -314,7 +318,7 @@ def measure(compare: bool = False) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--compare", action="store_true", help="also measure onnxruntime-web (needs its build)")
+    parser.add_argument("--compare", action="store_true", help="also try LiteRT.js (needs its build)")
     parser.add_argument("--dry-run", action="store_true", help="print the figures, leave the manifest alone")
     options = parser.parse_args(argv)
     record = measure(options.compare)

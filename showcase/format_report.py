@@ -223,6 +223,29 @@ def comparison_models(manifest: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def browser_rows(manifest: dict[str, Any]) -> pd.DataFrame:
+    """The digits model run in the visitor's browser (``extra.browser``, ``python -m appdriver.browser_bench``):
+    the served runtime's row, then any runtime tried beside it, with its error where it could not run."""
+    record = manifest["models"].get("digits", {}).get("extra", {}).get("browser")
+    if not record:
+        return pd.DataFrame()
+    rows = [_browser_row(record)]
+    rows += [_browser_row(tried) for tried in record.get("compared", {}).values()]
+    return pd.DataFrame(rows)
+
+
+def _browser_row(record: dict[str, Any]) -> dict[str, Any]:
+    row = {"in the browser": f"{record['runtime']} {record['version']}", "model file": record.get("format")}
+    if "error" in record:
+        return {**row, "runs": f"no ({record['error']})"}
+    agreement = record["agreement"]
+    return {**row, "runs": "yes", "runtime (MB)": round(record["bytes"]["runtime"] / 1e6, 2),
+            "model (MB)": round(record["bytes"]["model"] / 1e6, 2), "load (ms)": record["load_ms"],
+            "p50 (ms)": record["p50_ms"], "p95 (ms)": record["p95_ms"],
+            "same digit as the server": f"{agreement['same_digit']}/{agreement['drawings']}",
+            "largest probability difference": agreement["max_probability_difference"]}
+
+
 def shown_targets(table: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
     """``target_checks`` as the page's table shows it: one row per model and target, "met" or "missed"."""
     checks = target_checks(table, manifest)

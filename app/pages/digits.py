@@ -1,5 +1,6 @@
 """Digits: draw a digit (or upload a photo of one) and watch a small CNN read it."""
 
+import browser_digits
 import streamlit as st
 import ui
 from PIL import Image
@@ -13,6 +14,9 @@ st.write(
     "small convolutional network."
 )
 entry = ui.model_entry_or_stop("digits")
+in_browser = st.toggle("Run the model in your browser", key="digits_in_browser",
+                       help="The same model file (ONNX) runs in this page with onnxruntime-web on WebAssembly and "
+                       "reads your drawing on every stroke; nothing you draw is sent unless you ask the server.")
 
 
 def canvas_image():
@@ -29,31 +33,37 @@ def sample_image():
     return None if choice is None else Image.open(choice)
 
 
-left, right = st.columns(2, gap="large")
-with left:
-    readers = {"Draw": canvas_image, "Upload a photo": uploaded_image, "MNIST test samples": sample_image}
-    source, prepared, problem = ui.image_input("digits_input", readers,
-                                               lambda image: digits.prepare_checked(image, entry))
+def server_mode():
+    """Draw, upload or pick a digit; the server reads it in the chosen format."""
+    left, right = st.columns(2, gap="large")
+    with left:
+        readers = {"Draw": canvas_image, "Upload a photo": uploaded_image, "MNIST test samples": sample_image}
+        source, prepared, problem = ui.image_input("digits_input", readers,
+                                                   lambda image: digits.prepare_checked(image, entry))
 
-with right:
-    format_name = ui.format_selector(entry, key="digits_format")
-    if problem or prepared is None:
-        ui.no_result_yet(problem, source == "Upload a photo", "Upload a photo or scan of one digit to see the "
-                         "prediction.", "Draw a digit on the canvas, upload a photo, or pick a sample to see the "
-                         "prediction.", icon=":material/draw:")
-    else:
-        classifier = digits.DigitClassifier(ui.predictor_or_stop("digits", format_name), entry)
-        result = classifier.classify_prepared(*prepared)
-        if result.in_distribution:
-            st.metric("Prediction", result.answer, f"{result.confidence:.1%} confident", delta_color="off",
-                      delta_arrow="off")
-            ui.probability_chart(entry["labels"], result.probabilities)
+    with right:
+        format_name = ui.format_selector(entry, key="digits_format")
+        if problem or prepared is None:
+            ui.no_result_yet(problem, source == "Upload a photo", "Upload a photo or scan of one digit to see the "
+                             "prediction.", "Draw a digit on the canvas, upload a photo, or pick a sample to see the "
+                             "prediction.", icon=":material/draw:")
         else:
-            ui.out_of_distribution(result.reason, "Its ink looks unlike that of handwritten digits (too much of it, "
-                                   "in too many pieces, shaded, coloured or reaching the edges), so the model reads "
-                                   "nothing in it. The check lets through "
-                                   f"{entry['ood']['figures']['all']['coverage']:.0%} of test digits, drawn or "
-                                   "photographed.")
-        ui.what_the_model_saw(result.picture(), "What the model saw (28×28)", result.milliseconds, format_name)
+            classifier = digits.DigitClassifier(ui.predictor_or_stop("digits", format_name), entry)
+            result = classifier.classify_prepared(*prepared)
+            if result.in_distribution:
+                st.metric("Prediction", result.answer, f"{result.confidence:.1%} confident", delta_color="off",
+                          delta_arrow="off")
+                ui.probability_chart(entry["labels"], result.probabilities)
+            else:
+                ui.out_of_distribution(result.reason, "Its ink looks unlike that of handwritten digits (too much of it, "
+                                       "in too many pieces, shaded, coloured or reaching the edges), so the model reads "
+                                       "nothing in it. The check lets through "
+                                       f"{entry['ood']['figures']['all']['coverage']:.0%} of test digits, drawn or "
+                                       "photographed.")
+            ui.what_the_model_saw(result.picture(), "What the model saw (28×28)", result.milliseconds, format_name)
+
+
+if not in_browser or browser_digits.browser_mode(entry) is False:
+    server_mode()
 
 ui.how_this_model_works(entry)

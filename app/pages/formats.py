@@ -61,6 +61,20 @@ if not comparisons.empty:
                "(docs/sentiment.md).")
     st.dataframe(comparisons, hide_index=True, width="stretch")
 
+in_browser = format_report.browser_rows(manifest)
+if not in_browser.empty:
+    st.subheader("Digits in your browser")
+    record = manifest["models"]["digits"]["extra"]["browser"]
+    st.caption(f"The Digits page's \"In your browser\" mode: the committed model file run by a WebAssembly runtime "
+               f"in {record['browser']} on this machine ({record['machine'].get('cores', '?')} cores), measured by "
+               f"`{record['command']}`: load is from a cold page to the first prediction (runtime and model fetched, "
+               "the model's SHA-256 checked, compiled, run once), p50 and p95 are the model alone over "
+               f"{record['runs']} runs, agreement is on {record['agreement']['drawings']} canvas drawings against the "
+               "server's ONNX Runtime. LiteRT.js, tried on the .tflite file, stops on its dynamic batch dimension, so "
+               "the page runs the ONNX file; TensorFlow.js is not used, as its converter cannot be installed beside "
+               "TensorFlow 2.21.")
+    st.dataframe(in_browser, hide_index=True, width="stretch")
+
 
 def graph_section(model_name: str) -> None:
     """What the converters did to one model's graph, in op counts read from its committed files."""

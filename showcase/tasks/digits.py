@@ -328,6 +328,16 @@ def digit_check(image: Image.Image | np.ndarray, entry: dict[str, Any]) -> ood.C
     return ood.judge(score, record["threshold"], record["signal"], OOD_REASON)
 
 
+def digit_check_rules(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """What ``digit_check`` needs, as plain data for the page's in-browser copy of it
+    (``app/static/browser/digits_recipe.mjs``): the entry's ranges and threshold, and the statistics' rules."""
+    record = entry.get("ood")
+    if not record:
+        return None
+    return {"ranges": record["ranges"], "threshold": record["threshold"], "statistics": list(INK_STATISTICS),
+            "log_statistics": list(LOG_STATISTICS), "only_above": list(ONLY_ABOVE), "only_below": list(ONLY_BELOW)}
+
+
 # ## Serving
 
 SAMPLE_DIR = paths.SAMPLES_DIR / "digits"

@@ -117,3 +117,32 @@ def test_a_scribble_covering_the_canvas_is_refused_and_a_drawn_digit_is_read(mon
         assert not app.exception
         assert any("This doesn't look like one handwritten digit" in w.value for w in app.warning) == refused
         assert [metric.value for metric in app.metric] == ([] if refused else ["3"])
+
+
+def test_the_in_browser_mode_mounts_its_component_and_leaves_the_server_canvas_out():
+    """AppTest runs no JavaScript: the component is mounted (with the model's URL and SHA-256 in its data), and
+    while its runtime has reported nothing the page offers no server input."""
+    app = open_digits_page()
+    app.toggle(key="digits_in_browser").set_value(True).run()
+    assert not app.exception
+    assert [element.key for element in app.get("bidi_component")] == ["digits_browser"]
+    assert not app.radio
+
+
+def test_a_runtime_that_could_not_start_falls_back_to_the_server(monkeypatch):
+    """The component's "runtime" state as its JavaScript sets it when the runtime fails; the page says so in one
+    line and reads a drawing on the server instead."""
+    import streamlit_drawable_canvas
+
+    three = np.asarray(Image.open(next((paths.SAMPLES_DIR / "digits").glob("3_*.png"))))
+    from showcase import ood_images
+
+    drawing = ood_images.canvas_drawing(three, np.random.default_rng(0))
+    monkeypatch.setattr(streamlit_drawable_canvas, "st_canvas", lambda **_: FakeCanvasResult(drawing))
+    app = open_digits_page()
+    app.toggle(key="digits_in_browser").set_value(True).run()
+    app.session_state["digits_browser"] = {"runtime": {"ok": False, "reason": "WebAssembly is blocked"}}
+    app.run()
+    assert not app.exception
+    assert app.info[0].value.startswith("Your browser could not run the model (WebAssembly is blocked)")
+    assert [metric.value for metric in app.metric] == ["3"]

@@ -52,11 +52,12 @@ function lanczos(x) {
   return -LANCZOS_SUPPORT <= x && x < LANCZOS_SUPPORT ? sinc(x) * sinc(x / LANCZOS_SUPPORT) : 0.0;
 }
 
-// Pillow's precompute_coeffs (Resample.c): for each output pixel, its first input pixel and normalised weights.
-function coefficients(inSize, outSize) {
+// Pillow's precompute_coeffs (Resample.c): for each output pixel, its first input pixel and normalised weights
+// of a filter (a kernel and its support).
+function coefficients(inSize, outSize, filter) {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1.0);
-  const support = LANCZOS_SUPPORT * filterScale;
+  const support = filter.support * filterScale;
   const rows = [];
   for (let out = 0; out < outSize; out++) {
     const centre = (out + 0.5) * scale;
@@ -65,7 +66,7 @@ function coefficients(inSize, outSize) {
     const weights = [];
     let total = 0.0;
     for (let x = first; x < last; x++) {
-      const weight = lanczos((x - centre + 0.5) / filterScale);
+      const weight = filter.kernel((x - centre + 0.5) / filterScale);
       weights.push(weight);
       total += weight;
     }
@@ -74,13 +75,16 @@ function coefficients(inSize, outSize) {
   return rows;
 }
 
-// Image.resize(size, LANCZOS) of a mode "F" image: a horizontal pass, then a vertical one, each summing in
+const LANCZOS = { kernel: lanczos, support: LANCZOS_SUPPORT };
+const BOX = { kernel: (x) => (x > -0.5 && x <= 0.5 ? 1.0 : 0.0), support: 0.5 };
+
+// Image.resize(size, filter) of a mode "F" image: a horizontal pass, then a vertical one, each summing in
 // double precision and storing float32, each skipped when that side keeps its size.
-export function resizeLanczos(pixels, width, height, outWidth, outHeight) {
+function resize(pixels, width, height, outWidth, outHeight, filter) {
   let current = pixels;
   let currentWidth = width;
   if (outWidth !== width) {
-    const horizontal = coefficients(width, outWidth);
+    const horizontal = coefficients(width, outWidth, filter);
     const next = new Float32Array(outWidth * height);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < outWidth; x++) {
@@ -94,7 +98,7 @@ export function resizeLanczos(pixels, width, height, outWidth, outHeight) {
     currentWidth = outWidth;
   }
   if (outHeight !== height) {
-    const vertical = coefficients(height, outHeight);
+    const vertical = coefficients(height, outHeight, filter);
     const next = new Float32Array(currentWidth * outHeight);
     for (let y = 0; y < outHeight; y++) {
       const { first, weights } = vertical[y];
@@ -140,7 +144,7 @@ function scaleToBox(cropped, width, height) {
   const scale = DIGIT_BOX / Math.max(width, height);
   const outWidth = Math.max(1, roundHalfEven(width * scale));
   const outHeight = Math.max(1, roundHalfEven(height * scale));
-  const resized = resizeLanczos(cropped, width, height, outWidth, outHeight);
+  const resized = resize(cropped, width, height, outWidth, outHeight, LANCZOS);
   for (let i = 0; i < resized.length; i++) resized[i] = Math.min(1, Math.max(0, resized[i]));
   return [resized, outWidth, outHeight];
 }
@@ -163,6 +167,97 @@ function centreByMass(digit, width, height) {
     field.set(digit.subarray(y * width, (y + 1) * width), (top + y) * IMAGE_SIZE + left);
   }
   return field;
+}
+
+// ## Is this one handwritten digit? (digit_check of showcase/tasks/digits.py, for canvas ink)
+
+const CHECK_SIDE = 64;
+const STROKE_INK = 0.5, FAINT_INK = 0.15, FRAME = 0.06, PIECE_SHARE = 0.05;
+
+// numpy.percentile with linear interpolation.
+function percentile(values, percent) {
+  const sorted = Float64Array.from(values).sort();
+  const position = (percent / 100) * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - below);
+}
+
+// The pixel counts of the 8-connected pieces of a mask, largest first.
+function pieceSizes(mask, width, height) {
+  const seen = new Uint8Array(mask.length);
+  const sizes = [];
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || seen[start]) continue;
+    let size = 0;
+    const stack = [start];
+    seen[start] = 1;
+    while (stack.length) {
+      const index = stack.pop();
+      size++;
+      const y = Math.floor(index / width), x = index % width;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const ny = y + dy, nx = x + dx;
+          if (ny < 0 || nx < 0 || ny >= height || nx >= width) continue;
+          const next = ny * width + nx;
+          if (mask[next] && !seen[next]) { seen[next] = 1; stack.push(next); }
+        }
+      }
+    }
+    sizes.push(size);
+  }
+  return sizes.sort((a, b) => b - a);
+}
+
+// ink_statistics of an image whose ink is in the alpha channel (so its colourfulness is 0).
+export function inkStatistics(ink, width, height) {
+  const scale = CHECK_SIDE / Math.max(width, height);
+  const smallWidth = Math.max(1, roundHalfEven(width * scale)), smallHeight = Math.max(1, roundHalfEven(height * scale));
+  const small = resize(ink, width, height, smallWidth, smallHeight, BOX);
+  const contrast = percentile(small, 99.5);
+  const stroke = new Uint8Array(small.length);
+  let strokes = 0, faint = 0, paperSum = 0, paperCount = 0;
+  for (let i = 0; i < small.length; i++) {
+    const relative = Math.min(1, Math.max(0, small[i] / Math.max(contrast, 1e-6)));
+    if (relative >= STROKE_INK) { stroke[i] = 1; strokes++; }
+    else if (relative >= FAINT_INK) faint++;
+    else { paperSum += relative; paperCount++; }
+  }
+  const pieces = pieceSizes(stroke, smallWidth, smallHeight);
+  const margin = Math.max(1, roundHalfEven(FRAME * Math.min(smallWidth, smallHeight)));
+  let frameStroke = 0, frameCount = 0, top = smallHeight, bottom = -1, left = smallWidth, right = -1;
+  for (let y = 0; y < smallHeight; y++) {
+    for (let x = 0; x < smallWidth; x++) {
+      const inFrame = y < margin || y >= smallHeight - margin || x < margin || x >= smallWidth - margin;
+      const isStroke = stroke[y * smallWidth + x];
+      if (inFrame) { frameCount++; frameStroke += isStroke; }
+      if (isStroke) { top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x); }
+    }
+  }
+  const counted = Math.max(strokes, 1);
+  return {
+    contrast, ink_share: strokes / small.length, faint_ratio: faint / counted,
+    pieces: pieces.filter((size) => size >= PIECE_SHARE * counted).length,
+    largest_piece: pieces.length ? pieces[0] / counted : 0.0, frame_ink: frameStroke / frameCount,
+    colourfulness: 0.0, paper_unevenness: paperCount ? paperSum / paperCount : 1.0,
+    aspect: bottom >= 0 ? (bottom - top + 1) / (right - left + 1) : 1.0,
+  };
+}
+
+// range_score and judge: how far the statistics fall outside the manifest's ranges, in range widths, and whether
+// that is at most its threshold. ``check`` holds the digits entry's ranges, threshold and the statistics' rules.
+export function digitCheck(statistics, check) {
+  let score = 0;
+  for (const name of check.statistics) {
+    const value = check.log_statistics.includes(name) ? Math.log(statistics[name] + 1e-3) : statistics[name];
+    const [low, high] = check.ranges[name];
+    const width = Math.max(high - low, 1e-6);
+    const above = check.only_below.includes(name) ? 0 : (value - high) / width;
+    const below = check.only_above.includes(name) ? 0 : (low - value) / width;
+    score = Math.max(score, above, below);
+  }
+  return { score, inDistribution: score <= check.threshold };
 }
 
 // The recipe on a canvas's RGBA pixels (ImageData.data), or null while the canvas is blank.
@@ -196,22 +291,20 @@ export async function fetchVerifiedModel(url, expectedSha256) {
   return bytes;
 }
 
-// LiteRT.js on WebAssembly: load the runtime, compile the verified model; returns predict(Float32Array 28×28)
-// -> raw probabilities (Float32Array of 10).
-export async function loadLiteRtModel(runtimeUrl, wasmLoaderUrl, modelBytes) {
+// onnxruntime-web on WebAssembly, from the app's own copy at ortDir (ort.wasm.min.mjs and its .wasm): compile
+// the verified model; returns predict(Float32Array of 28×28) -> raw probabilities (Float32Array of 10).
+export async function loadOnnxModel(ortDir, modelBytes) {
   if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
-  const litert = await import(runtimeUrl);
-  if (!litert.getGlobalLiteRtPromise()) await litert.loadLiteRt(wasmLoaderUrl);
-  await litert.getGlobalLiteRtPromise();
-  const model = await litert.loadAndCompile(modelBytes, { accelerator: "wasm" });
-  // The model's batch dimension is dynamic (-1); LiteRT.js matches a tensor against the declared shape.
-  const shape = Array.from(model.getInputDetails()[0].shape);
+  const ort = await import(new URL("ort.wasm.min.mjs", ortDir).href);
+  // The runtime's files come from the app, never from a CDN; one thread, as a page that is not cross-origin
+  // isolated has no shared memory for more.
+  ort.env.wasm.wasmPaths = ortDir;
+  ort.env.wasm.numThreads = 1;
+  const session = await ort.InferenceSession.create(modelBytes, { executionProviders: ["wasm"] });
+  const [inputName] = session.inputNames;
+  const [outputName] = session.outputNames;
   return async (image) => {
-    const input = new litert.Tensor(image, shape);
-    const outputs = await model.run([input]);
-    const probabilities = outputs[0].toTypedArray().slice();
-    input.delete();
-    outputs.forEach((output) => output.delete());
-    return probabilities;
+    const outputs = await session.run({ [inputName]: new ort.Tensor("float32", image, [1, IMAGE_SIZE, IMAGE_SIZE, 1]) });
+    return outputs[outputName].data;
   };
 }
