@@ -85,8 +85,12 @@ def browser_canvas(entry: dict[str, Any], server_timing: str, key: str = "digits
 def drawing_pixels(drawing: dict[str, Any]) -> np.ndarray:
     """The RGBA canvas (black ink in the alpha channel) that the component sent; ``ValueError`` for anything
     that is not one 280×280 drawing."""
+    text = drawing.get("alpha") if isinstance(drawing, dict) else None
+    # Base64 takes 4 characters per 3 bytes; anything longer cannot be one canvas, so it is not decoded.
+    if not isinstance(text, str) or len(text) > 4 * (CANVAS_SIDE * CANVAS_SIDE + 2) // 3:
+        raise ValueError("The drawing did not arrive as one canvas of base64 pixels.")
     try:
-        alpha = np.frombuffer(base64.b64decode(str(drawing.get("alpha", "")), validate=True), dtype=np.uint8)
+        alpha = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.uint8)
     except (binascii.Error, ValueError) as error:
         raise ValueError("The drawing did not arrive as base64 pixels.") from error
     if alpha.size != CANVAS_SIDE * CANVAS_SIDE:
@@ -132,8 +136,8 @@ def check_on_the_server(entry: dict[str, Any], drawing: dict[str, Any]) -> None:
         st.error(f"The server could not read that drawing: {error}")
         return
     server = result.answer if result.in_distribution else "not a digit"
-    browser = drawing.get("browser") or {}
-    if browser:
+    browser = drawing.get("browser")
+    if isinstance(browser, dict):
         answer = str(browser.get("digit")) if browser.get("inDistribution", True) else "not a digit"
         same = answer == server
         text = (f"The server (ONNX Runtime, {result.milliseconds:.2f} ms) reads **{server}**"

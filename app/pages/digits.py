@@ -33,14 +33,28 @@ def sample_image():
     return None if choice is None else Image.open(choice)
 
 
-def server_mode():
+def show_reading(prepared, format_name: str) -> None:
+    """The server's reading of a prepared image: the digit and its probabilities, or the third state."""
+    result = digits.DigitClassifier(ui.predictor_or_stop("digits", format_name), entry).classify_prepared(*prepared)
+    if result.in_distribution:
+        st.metric("Prediction", result.answer, f"{result.confidence:.1%} confident", delta_color="off",
+                  delta_arrow="off")
+        ui.probability_chart(entry["labels"], result.probabilities)
+    else:
+        ui.out_of_distribution(result.reason, "Its ink looks unlike that of handwritten digits (too much of it, in "
+                               "too many pieces, shaded, coloured or reaching the edges), so the model reads nothing "
+                               f"in it. The check lets through {entry['ood']['figures']['all']['coverage']:.0%} of "
+                               "test digits, drawn or photographed.")
+    ui.what_the_model_saw(result.picture(), "What the model saw (28×28)", result.milliseconds, format_name)
+
+
+def server_mode() -> None:
     """Draw, upload or pick a digit; the server reads it in the chosen format."""
     left, right = st.columns(2, gap="large")
     with left:
         readers = {"Draw": canvas_image, "Upload a photo": uploaded_image, "MNIST test samples": sample_image}
         source, prepared, problem = ui.image_input("digits_input", readers,
                                                    lambda image: digits.prepare_checked(image, entry))
-
     with right:
         format_name = ui.format_selector(entry, key="digits_format")
         if problem or prepared is None:
@@ -48,19 +62,7 @@ def server_mode():
                              "prediction.", "Draw a digit on the canvas, upload a photo, or pick a sample to see the "
                              "prediction.", icon=":material/draw:")
         else:
-            classifier = digits.DigitClassifier(ui.predictor_or_stop("digits", format_name), entry)
-            result = classifier.classify_prepared(*prepared)
-            if result.in_distribution:
-                st.metric("Prediction", result.answer, f"{result.confidence:.1%} confident", delta_color="off",
-                          delta_arrow="off")
-                ui.probability_chart(entry["labels"], result.probabilities)
-            else:
-                ui.out_of_distribution(result.reason, "Its ink looks unlike that of handwritten digits (too much of it, "
-                                       "in too many pieces, shaded, coloured or reaching the edges), so the model reads "
-                                       "nothing in it. The check lets through "
-                                       f"{entry['ood']['figures']['all']['coverage']:.0%} of test digits, drawn or "
-                                       "photographed.")
-            ui.what_the_model_saw(result.picture(), "What the model saw (28×28)", result.milliseconds, format_name)
+            show_reading(prepared, format_name)
 
 
 if not in_browser or browser_digits.browser_mode(entry) is False:

@@ -21,8 +21,10 @@ def test_a_sent_drawing_becomes_the_canvas_it_came_from():
     assert np.array_equal(pixels[..., 3], alpha) and not pixels[..., :3].any()
 
 
-@pytest.mark.parametrize("drawing", [{}, {"alpha": "not base64!"}, {"alpha": base64.b64encode(b"\0" * 100).decode()},
-                                     {"alpha": 12}])
+@pytest.mark.parametrize("drawing", [
+    {}, {"alpha": "not base64!"}, {"alpha": base64.b64encode(b"\0" * 100).decode()}, {"alpha": 12}, "alpha", None,
+    {"alpha": "A" * 10_000_000},
+])
 def test_a_drawing_that_is_not_one_canvas_is_refused_with_a_message(drawing):
     with pytest.raises(ValueError, match="drawing"):
         browser_digits.drawing_pixels(drawing)
