@@ -27,7 +27,6 @@ from showcase import calibration, paths
 from showcase.formats import ONNX
 from showcase.tasks import digits
 
-BROWSER_DIR = paths.REPO_ROOT / "app" / "static" / "browser"
 # Where the page's browser fetches its files; the routes below serve them on the app's own port.
 URL_PREFIX = "/browser"
 MODEL_URL = f"{URL_PREFIX}/models/digits/model.onnx"
@@ -49,13 +48,14 @@ def browser_routes() -> list:
     async def model_file(request):
         return FileResponse(model_path, media_type="application/octet-stream")
 
-    return [Route(MODEL_URL, model_file), Mount(URL_PREFIX, app=StaticFiles(directory=BROWSER_DIR))]
+    return [Route(MODEL_URL, model_file), Mount(URL_PREFIX, app=StaticFiles(directory=paths.BROWSER_DIR))]
 
 
 @functools.cache
 def _component():
-    return st.components.v2.component("showcase.browser_digits", css=(BROWSER_DIR / "digits_component.css").read_text(),
-                                      js=(BROWSER_DIR / "digits_component.js").read_text())
+    return st.components.v2.component("showcase.browser_digits",
+                                      css=(paths.BROWSER_DIR / "digits_component.css").read_text(),
+                                      js=(paths.BROWSER_DIR / "digits_component.js").read_text())
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,7 @@ from PIL import Image
 from showcase import manifest as manifest_lib
 from showcase import ood_images, paths
 
-BROWSER_DIR = paths.REPO_ROOT / "app" / "static" / "browser"
-RUNTIME_DIR = BROWSER_DIR / "ort"
+RUNTIME_DIR = paths.BROWSER_DIR / "ort"
 LITERT_BUILD_DIR = paths.REPO_ROOT / ".cache" / "browser-build" / "dist" / "litert"
 ORT_PACKAGE, LITERT_PACKAGE = "onnxruntime-web", "@litertjs/core"
 # The served artifact and the files of its runtime (everything a visitor's browser downloads).
@@ -91,7 +90,7 @@ _AssetHandler.extensions_map = {**http.server.SimpleHTTPRequestHandler.extension
 @contextlib.contextmanager
 def serve_assets() -> Iterator[str]:
     """The browser runtime, the models and (when built) LiteRT.js on a loopback port; yields its address."""
-    roots = {"browser": BROWSER_DIR, "models": paths.MODELS_DIR, "litert": LITERT_BUILD_DIR}
+    roots = {"browser": paths.BROWSER_DIR, "models": paths.MODELS_DIR, "litert": LITERT_BUILD_DIR}
     handler = type("Handler", (_AssetHandler,), {"roots": roots})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -244,7 +243,7 @@ def asset_bytes(runtime: str) -> dict[str, int]:
              else [RUNTIME_DIR / name for name in ORT_FILES])
     page_files = ("digits_recipe.mjs", "digits_component.js", "digits_component.css")
     return {"runtime": sum(file.stat().st_size for file in files),
-            "page": sum((BROWSER_DIR / name).stat().st_size for name in page_files)}
+            "page": sum((paths.BROWSER_DIR / name).stat().st_size for name in page_files)}
 
 
 def measure_runtime(browser, base_url: str, entry: dict[str, Any], runtime: str, loads: int = LOADS,

@@ -11,6 +11,8 @@ MODELS_DIR = Path(os.environ.get("SHOWCASE_MODELS_DIR", REPO_ROOT / "models"))
 MANIFEST_PATH = MODELS_DIR / "manifest.json"
 BENCHMARKS_PATH = MODELS_DIR / "benchmarks.json"
 SAMPLES_DIR = REPO_ROOT / "samples"
+# What the Digits page's in-browser mode sends to the browser: the recipe, the component and the runtime.
+BROWSER_DIR = REPO_ROOT / "app" / "static" / "browser"
 # Ignored by git: rebuilt backbones, extra export variants, downloaded data.
 CACHE_DIR = Path(os.environ.get("SHOWCASE_CACHE_DIR", REPO_ROOT / ".cache"))
 # The Formats page's extra variants (fp16, dynamic-range, ONNX int8) and its prepared evaluation subsets.

@@ -7,11 +7,13 @@ import browser_digits
 import numpy as np
 import pytest
 
+from showcase import paths
+
 
 def test_the_committed_runtime_stays_small_and_keeps_its_licence():
-    files = [path for path in browser_digits.BROWSER_DIR.rglob("*") if path.is_file()]
+    files = [path for path in paths.BROWSER_DIR.rglob("*") if path.is_file()]
     assert sum(path.stat().st_size for path in files) < 15e6
-    assert "MIT License" in (browser_digits.BROWSER_DIR / "ort" / "LICENSE").read_text()
+    assert "MIT License" in (paths.BROWSER_DIR / "ort" / "LICENSE").read_text()
 
 
 def test_a_sent_drawing_becomes_the_canvas_it_came_from():
